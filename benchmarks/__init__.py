@@ -1,0 +1,1 @@
+"""Solver-quality runs and what-if scenarios."""

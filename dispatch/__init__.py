@@ -1,0 +1,1 @@
+"""The domain: manifests, fleet, consolidation, plans and exports."""

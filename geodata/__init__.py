@@ -1,0 +1,1 @@
+"""Road networks, service points, travel matrices and coordinates (leaf package)."""

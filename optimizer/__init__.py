@@ -1,0 +1,1 @@
+"""Vehicle-routing models and solvers on OR-Tools (leaf package; integers only)."""

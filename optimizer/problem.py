@@ -1,0 +1,127 @@
+"""Integer vehicle-routing problem and solution: the optimizer's whole vocabulary.
+
+Units: metres, seconds, grams, millilitres, fen. Locations are indices 0..n-1 into the
+matrices; any location that is a vehicle's start or end is a depot and is never visited as a
+customer. The optimizer knows nothing of parcels, carriers or towns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+
+#: Sentinel penalty meaning "this node must be served".
+MANDATORY = -1
+
+
+@dataclass(frozen=True)
+class Break:
+    """A driver break of `duration` seconds starting within [earliest, latest] (s)."""
+
+    earliest: int
+    latest: int
+    duration: int
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """One vehicle (or one trip of a multi-trip vehicle).
+
+    Capacities in grams and millilitres; costs in fen (per km of distance, per hour of route
+    span from start to end); shift window and maximum span in seconds since midnight.
+    Trips of one physical vehicle share a `group` id and are chained in list order: trip k+1
+    starts no earlier than trip k ends plus `reload_s`.
+    """
+
+    start: int
+    end: int
+    capacity_g: int
+    capacity_ml: int
+    profile: int = 0
+    fixed_cost: int = 0
+    cost_per_km: int = 1000
+    cost_per_hour: int = 0
+    shift_start: int = 0
+    shift_end: int = 86_400
+    max_duration: int | None = None
+    lunch: Break | None = None
+    group: int | None = None
+    reload_s: int = 0
+
+
+@dataclass
+class Problem:
+    """A vehicle-routing problem on integer matrices.
+
+    `distances[p]` / `durations[p]`: (n, n) int64 matrices of travel profile p (m, s).
+    `delivery[i]`: (grams, ml) loaded at the vehicle's start and dropped at i.
+    `pickup[i]`: (grams, ml) collected at i and carried to the vehicle's end.
+    `pairs`: (p, d) shipments: picked at p (amount `pickup[p]`), dropped at d (amount
+    `delivery[d]`) by the same vehicle, p before d; those amounts do not touch the depot load.
+    `time_windows[i]`: (open, close) for the start of service at i (s).
+    `service[i]`: service time at i (s).
+    `allowed[i]`: vehicle indices that may serve i, or None for all.
+    `penalty[i]`: cost (fen) of leaving i unserved, or MANDATORY.
+    """
+
+    distances: list[IntArray]
+    durations: list[IntArray]
+    delivery: IntArray
+    pickup: IntArray
+    time_windows: IntArray
+    service: IntArray
+    vehicles: list[Vehicle]
+    penalty: IntArray
+    allowed: list[frozenset[int] | None] = field(default_factory=list)
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        """Number of locations (depots and customers)."""
+        return int(self.distances[0].shape[0])
+
+    def depots(self) -> set[int]:
+        """Locations used as a start or end by any vehicle."""
+        return {v.start for v in self.vehicles} | {v.end for v in self.vehicles}
+
+    def customers(self) -> list[int]:
+        """Locations to visit, in index order."""
+        depots = self.depots()
+        return [i for i in range(self.n) if i not in depots]
+
+    def may_serve(self, vehicle: int, node: int) -> bool:
+        """True when `vehicle` is allowed at `node`."""
+        if not self.allowed:
+            return True
+        allowed = self.allowed[node]
+        return allowed is None or vehicle in allowed
+
+
+@dataclass
+class Route:
+    """One vehicle's route: customer nodes in order and the start of service at each (s).
+
+    `times` has len(nodes) + 2 entries: departure from start, service start at each node,
+    arrival at end. `lunch_start` is the start of the driver's break, if any (s).
+    """
+
+    vehicle: int
+    nodes: list[int]
+    times: list[int]
+    lunch_start: int | None = None
+
+
+@dataclass
+class Solution:
+    """A solver's answer: one Route per used vehicle, unserved nodes, objective (fen)."""
+
+    routes: list[Route]
+    unserved: list[int]
+    cost: int
+    status: str = "feasible"
+    solve_time_s: float = 0.0
+    stats: dict[str, float] = field(default_factory=dict)
