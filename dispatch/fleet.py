@@ -1,9 +1,21 @@
-"""Fleet: vehicle types and vehicles, read from a TOML file (default: the Yongchuan fleet)."""
+"""Fleet: vehicle types and vehicles, read from a TOML file (default: the Yongchuan fleet).
+
+The TOML layout is documented in `dispatch/data/fleet_default.toml`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
 from typing import Literal
+
+from dispatch.parcel import InputError
+from geodata.county import County
 
 VehicleClass = Literal["tricycle", "van", "truck"]
 
@@ -54,6 +66,7 @@ class Settings:
     lunch_duration_s: int = 1800
     defer_penalty_fen: int = 2000
     drop_penalty_fen: int = 1_000_000
+    station_deadline_s: int = 10 * 3600 + 1800  # added: feeder loads due at stations by then
 
 
 @dataclass
@@ -67,3 +80,426 @@ class Fleet:
     def vtype(self, vehicle: FleetVehicle) -> VehicleType:
         """The type of `vehicle`."""
         return self.types[vehicle.vtype]
+
+
+class FleetError(ValueError):
+    """A fleet file with problems; `errors` name the file (row 0) and the dotted key."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+        super().__init__("invalid fleet:\n" + "\n".join(str(e) for e in errors))
+
+
+DEFAULT_FLEET = "fleet_default.toml"
+_CLASS_LETTER = {"truck": "T", "van": "V", "tricycle": "E"}  # "R" for any refrigerated vehicle
+
+# [settings] keys: TOML name -> (Settings field, seconds per unit)
+_SETTINGS_UNITS: dict[str, tuple[str, int]] = {
+    "sort_time_min": ("sort_time_s", 60),
+    "service_stop_s": ("service_stop_s", 1),
+    "service_parcel_s": ("service_parcel_s", 1),
+    "reload_min": ("reload_s", 60),
+    "max_shift_h": ("max_shift_s", 3600),
+    "lunch_min": ("lunch_duration_s", 60),
+    "defer_penalty_fen": ("defer_penalty_fen", 1),
+    "drop_penalty_fen": ("drop_penalty_fen", 1),
+}
+_TYPE_KEYS = {
+    "label",
+    "class",
+    "capacity_kg",
+    "capacity_m3",
+    "cold",
+    "fixed_cost_fen",
+    "fixed_cost_yuan",
+    "cost_per_km_fen",
+    "cost_per_hour_fen",
+    "speed_factor",
+    "max_speed_kph",
+}
+_TOP_KEYS = {"settings", "types", "vehicles", "station_default", "station_cold", "stations"}
+_GROUP_KEYS = {"type", "count", "shift", "max_trips"}
+
+
+def load_fleet(
+    path: Path | None = None,
+    station_ids: Sequence[str] = (),
+    cold_station_ids: Sequence[str] = (),
+) -> Fleet:
+    """Read a fleet TOML file (None: the packaged Yongchuan default, fleet_default.toml).
+
+    `[station_default]` vehicles are given to every id in `station_ids` (unless a `[[stations]]`
+    entry overrides it) and `[station_cold]` ones to every id in `cold_station_ids`; with no
+    station ids only the explicit `[[vehicles]]` are built. Overrides for stations not in
+    `station_ids` are ignored (a what-if may close a station). Raises FleetError naming file
+    and key.
+    """
+    if path is None:
+        text = resources.files("dispatch").joinpath("data", DEFAULT_FLEET).read_text("utf-8")
+        return load_fleet_text(text, DEFAULT_FLEET, station_ids, cold_station_ids)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FleetError([InputError(path.name, 0, "file", f"cannot read: {exc}")]) from None
+    return load_fleet_text(text, path.name, station_ids, cold_station_ids)
+
+
+def fleet_for_county(county: County, path: Path | None = None) -> Fleet:
+    """The fleet of `path` (default file if None) expanded over the county's stations."""
+    stations = [p for p in county.points if p.kind == "station"]
+    cold = [p.point_id for p in stations if p.cold_storage]
+    return load_fleet(path, [p.point_id for p in stations], cold)
+
+
+def load_fleet_text(
+    text: str,
+    source: str = "fleet.toml",
+    station_ids: Sequence[str] = (),
+    cold_station_ids: Sequence[str] = (),
+) -> Fleet:
+    """Parse fleet TOML text (see load_fleet); `source` names it in errors."""
+    reader = _FleetReader(source)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FleetError([InputError(source, 0, "toml", str(exc))]) from None
+    reader.unknown(doc, _TOP_KEYS, "")
+    settings = reader.settings(reader.table(doc.get("settings", {}), "settings"))
+    types: dict[str, VehicleType] = {}
+    for name, body in reader.table(doc.get("types", {}), "types").items():
+        vtype = reader.vehicle_type(name, reader.table(body, f"types.{name}"))
+        if vtype is not None:
+            types[name] = vtype
+    if not types:
+        reader.error("types", "no vehicle types defined")
+    known = {"HUB", *station_ids}
+    vehicles: list[FleetVehicle] = []
+    for i, entry in enumerate(reader.array(doc.get("vehicles", []), "vehicles")):
+        vehicles += reader.vehicles(entry, f"vehicles[{i}]", types, known if station_ids else None)
+    default = reader.table(doc.get("station_default", {}), "station_default")
+    cold = reader.table(doc.get("station_cold", {}), "station_cold")
+    overrides: dict[str, dict[str, object]] = {}
+    for i, entry in enumerate(reader.array(doc.get("stations", []), "stations")):
+        key = f"stations[{i}]"
+        body = reader.table(entry, key)
+        reader.unknown(body, {"id", "vehicles", "shift", "max_trips"}, key)
+        sid = body.get("id")
+        if not isinstance(sid, str) or not sid:
+            reader.error(f"{key}.id", "missing station id")
+        elif not (len(sid) == 9 and sid.isdigit()):
+            reader.error(f"{key}.id", f"{sid!r} is not a 9-digit station id")
+        elif sid in overrides:
+            reader.error(f"{key}.id", f"station {sid!r} listed twice")
+        else:
+            overrides[sid] = body
+    for key, body in (("station_default", default), ("station_cold", cold)):
+        reader.unknown(body, {"vehicles", "shift", "max_trips"}, key)
+    sections = [("station_default", default), ("station_cold", cold)]
+    sections += [(f"stations[id={sid}]", body) for sid, body in overrides.items()]
+    for key, body in sections:  # checked even where no station uses them
+        reader.station_vehicles("000000000", body, default, key, types, {})
+    for sid in station_ids:
+        body = overrides.get(sid, default)
+        key = f"stations[id={sid}]" if sid in overrides else "station_default"
+        counters: dict[str, int] = {}
+        vehicles += reader.station_vehicles(sid, body, default, key, types, counters)
+        if sid in cold_station_ids:
+            vehicles += reader.station_vehicles(sid, cold, default, "station_cold", types, counters)
+    seen: set[str] = set()
+    for v in vehicles:
+        if v.vehicle_id in seen:
+            reader.error("vehicles", f"vehicle id {v.vehicle_id!r} used twice")
+        seen.add(v.vehicle_id)
+    if reader.errors:
+        raise FleetError(list(dict.fromkeys(reader.errors)))  # inherited keys repeat per station
+    return Fleet(types=types, vehicles=vehicles, settings=settings)
+
+
+class _FleetReader:
+    """Checks TOML values, collecting every error as InputError(source, 0, key, message)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[InputError] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append(InputError(self.source, 0, key, message))
+
+    def table(self, value: object, key: str) -> dict[str, object]:
+        if isinstance(value, dict):
+            return value
+        self.error(key, "expected a table")
+        return {}
+
+    def array(self, value: object, key: str) -> list[object]:
+        if isinstance(value, list):
+            return value
+        self.error(key, "expected an array of tables")
+        return []
+
+    def unknown(self, body: Mapping[str, object], allowed: set[str], key: str) -> None:
+        for name in body:
+            if name not in allowed:
+                self.error(f"{key}.{name}" if key else name, "unknown key")
+
+    def number(
+        self, body: Mapping[str, object], name: str, key: str, *, positive: bool = False
+    ) -> float | None:
+        """A non-negative (or positive) finite number at body[name], None if absent or bad."""
+        value = body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            self.error(f"{key}.{name}", f"expected a number, got {value!r}")
+            return None
+        if value < 0 or (positive and value <= 0) or value == float("inf"):
+            self.error(f"{key}.{name}", f"must be {'> 0' if positive else '>= 0'}")
+            return None
+        return float(value)
+
+    def scaled(
+        self, body: Mapping[str, object], name: str, key: str, scale: int, default: int
+    ) -> int:
+        """body[name] × scale rounded to an integer (default if absent or bad)."""
+        value = self.number(body, name, key)
+        return default if value is None else round(value * scale)
+
+    def text(self, body: Mapping[str, object], name: str, key: str) -> str | None:
+        value = body.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.error(f"{key}.{name}", "missing" if value is None else "expected non-empty text")
+        return None
+
+    def shift(self, value: object, key: str) -> tuple[int, int] | None:
+        """ "HH:MM-HH:MM" (seconds optional) -> (start_s, end_s)."""
+        window = _window(value)
+        if window is None:
+            self.error(key, f'expected "HH:MM-HH:MM" with start < end, got {value!r}')
+        return window
+
+    def settings(self, body: dict[str, object]) -> Settings:
+        self.unknown(body, {*_SETTINGS_UNITS, "lunch", "station_deadline"}, "settings")
+        base = Settings()
+        values = {
+            field_name: self.scaled(body, name, "settings", scale, getattr(base, field_name))
+            for name, (field_name, scale) in _SETTINGS_UNITS.items()
+        }
+        if "lunch" in body:
+            window = self.shift(body["lunch"], "settings.lunch")
+            if window is not None:
+                values["lunch_earliest_s"], values["lunch_latest_s"] = window
+        if "station_deadline" in body:
+            deadline = body["station_deadline"]
+            at = _clock(deadline) if isinstance(deadline, str) else None
+            if at is None:
+                self.error("settings.station_deadline", f'expected "HH:MM", got {deadline!r}')
+            else:
+                values["station_deadline_s"] = at
+        return replace(base, **values)
+
+    def vehicle_type(self, name: str, body: dict[str, object]) -> VehicleType | None:
+        key = f"types.{name}"
+        n_errors = len(self.errors)
+        self.unknown(body, _TYPE_KEYS, key)
+        label = self.text(body, "label", key)
+        vclass = body.get("class")
+        if vclass not in CLASS_RANK:
+            self.error(f"{key}.class", f"expected one of {', '.join(CLASS_RANK)}, got {vclass!r}")
+        capacity_kg = self.number(body, "capacity_kg", key, positive=True)
+        capacity_m3 = self.number(body, "capacity_m3", key, positive=True)
+        for name_ in ("capacity_kg", "capacity_m3"):
+            if name_ not in body:
+                self.error(f"{key}.{name_}", "missing")
+        cold = body.get("cold", False)
+        if not isinstance(cold, bool):
+            self.error(f"{key}.cold", f"expected true or false, got {cold!r}")
+        if "fixed_cost_fen" in body and "fixed_cost_yuan" in body:
+            self.error(f"{key}.fixed_cost_yuan", "give fixed_cost_fen or fixed_cost_yuan, not both")
+        fixed = self.scaled(body, "fixed_cost_yuan", key, 100, 0)
+        fixed = self.scaled(body, "fixed_cost_fen", key, 1, fixed)
+        per_km = self.scaled(body, "cost_per_km_fen", key, 1, 0)
+        per_hour = self.scaled(body, "cost_per_hour_fen", key, 1, 0)
+        speed_factor = self.number(body, "speed_factor", key, positive=True)
+        max_speed = self.number(body, "max_speed_kph", key, positive=True)
+        if len(self.errors) > n_errors or label is None or capacity_kg is None:
+            return None
+        assert capacity_m3 is not None and isinstance(cold, bool)
+        return VehicleType(
+            name=name,
+            label=label,
+            vclass=vclass,  # type: ignore[arg-type]  # checked against CLASS_RANK above
+            capacity_g=round(capacity_kg * 1000),
+            capacity_ml=round(capacity_m3 * 1_000_000),
+            cold=cold,
+            fixed_cost_fen=fixed,
+            cost_per_km_fen=per_km,
+            cost_per_hour_fen=per_hour,
+            speed_factor=1.0 if speed_factor is None else speed_factor,
+            max_speed_kph=max_speed,
+        )
+
+    def count(self, body: Mapping[str, object], name: str, key: str, default: int) -> int:
+        value = body.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.error(f"{key}.{name}", f"expected an integer >= 1, got {value!r}")
+            return default
+        return value
+
+    def vehicles(
+        self,
+        entry: object,
+        key: str,
+        types: Mapping[str, VehicleType],
+        depots: set[str] | None,
+    ) -> list[FleetVehicle]:
+        """One [[vehicles]] entry: `id`, or `id_prefix` + `count` (ids PREFIX01, PREFIX02...)."""
+        body = self.table(entry, key)
+        self.unknown(body, {"id", "id_prefix", "count", "type", "depot", "shift", "max_trips"}, key)
+        vtype = self.text(body, "type", key)
+        if vtype is not None and vtype not in types:
+            self.error(f"{key}.type", f"unknown vehicle type {vtype!r}")
+        depot = self.text(body, "depot", key)
+        if depot is not None and depots is not None and depot not in depots:
+            self.error(f"{key}.depot", f"{depot!r} is not the hub or a station")
+        window = self.shift(body.get("shift"), f"{key}.shift")
+        max_trips = self.count(body, "max_trips", key, 1)
+        if "id" in body:
+            if "id_prefix" in body or "count" in body:
+                self.error(f"{key}.id", "give id, or id_prefix and count, not both")
+            ids = [self.text(body, "id", key)]
+        else:
+            prefix = self.text(body, "id_prefix", key)
+            ids = [f"{prefix}{i:02d}" for i in range(1, self.count(body, "count", key, 1) + 1)]
+        if window is None or vtype not in types or depot is None or None in ids:
+            return []
+        return [
+            FleetVehicle(str(vid), str(vtype), depot, window[0], window[1], max_trips)
+            for vid in ids
+        ]
+
+    def station_vehicles(
+        self,
+        station_id: str,
+        body: Mapping[str, object],
+        default: Mapping[str, object],
+        key: str,
+        types: Mapping[str, VehicleType],
+        counters: dict[str, int],
+    ) -> list[FleetVehicle]:
+        """Vehicles of one station from `body["vehicles"]` = [{type, count, shift?, max_trips?}].
+
+        Ids are "<station>-<letter><n>": T truck, V van, E (electric) tricycle, R refrigerated.
+        `shift` / `max_trips` fall back to the entry's table, then to [station_default].
+        """
+        out: list[FleetVehicle] = []
+        for i, group in enumerate(self.array(body.get("vehicles", []), f"{key}.vehicles")):
+            gkey = f"{key}.vehicles[{i}]"
+            g = self.table(group, gkey)
+            self.unknown(g, _GROUP_KEYS, gkey)
+            name = self.text(g, "type", gkey)
+            vtype = types.get(name or "")
+            if name is not None and vtype is None:
+                self.error(f"{gkey}.type", f"unknown vehicle type {name!r}")
+            chain = ((g, gkey), (body, key), (default, "station_default"))
+            shift_from, shift_key = _first_with("shift", chain)
+            window = self.shift(shift_from.get("shift"), f"{shift_key}.shift")
+            trips_from, trips_key = _first_with("max_trips", chain)
+            max_trips = self.count(trips_from, "max_trips", trips_key, 1)
+            count = self.count(g, "count", gkey, 1)
+            if vtype is None or window is None:
+                continue
+            letter = "R" if vtype.cold else _CLASS_LETTER[vtype.vclass]
+            for _ in range(count):
+                counters[letter] = counters.get(letter, 0) + 1
+                vid = f"{station_id}-{letter}{counters[letter]}"
+                out.append(FleetVehicle(vid, vtype.name, station_id, *window, max_trips))
+        return out
+
+
+def _first_with(
+    name: str, chain: Sequence[tuple[Mapping[str, object], str]]
+) -> tuple[Mapping[str, object], str]:
+    """The first (table, key) of `chain` that sets `name` (else the first): inheritance."""
+    return next((link for link in chain if name in link[0]), chain[0])
+
+
+def _clock(text: str) -> int | None:
+    """ "HH:MM" or "HH:MM:SS" (up to 24:00) -> seconds since midnight, else None."""
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) == 2 for p in parts):
+        return None
+    h, m, s = (int(p) for p in [*parts, "00"][:3])
+    if m > 59 or s > 59 or h * 3600 + m * 60 + s > 86_400:
+        return None
+    return h * 3600 + m * 60 + s
+
+
+def _window(value: object) -> tuple[int, int] | None:
+    """ "07:00-18:00" -> (25200, 64800); None unless start < end."""
+    if not isinstance(value, str) or value.count("-") != 1:
+        return None
+    start, end = (_clock(t) for t in value.split("-"))
+    if start is None or end is None or start >= end:
+        return None
+    return start, end
+
+
+def _hhmm(seconds: int) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+
+
+def _decimal(value: int, scale: int) -> str:
+    """value / scale as a TOML number that reads back (x scale, rounded) to value."""
+    return str(value // scale) if value % scale == 0 else repr(value / scale)
+
+
+def _toml_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(name: str) -> str:
+    """A bare TOML key when the name allows it, else a quoted one."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_str(name)
+
+
+def fleet_to_toml(fleet: Fleet) -> str:
+    """The fleet as TOML that load_fleet/load_fleet_text read back to an equal Fleet.
+
+    Every vehicle is written out explicitly as a [[vehicles]] entry with its id.
+    """
+    s = fleet.settings
+    lines = ["# ruraldispatch fleet (written by fleet_to_toml)", "", "[settings]"]
+    for name, (field_name, scale) in _SETTINGS_UNITS.items():
+        lines.append(f"{name} = {_decimal(getattr(s, field_name), scale)}")
+    lines.append(f"lunch = {_toml_str(_hhmm(s.lunch_earliest_s) + '-' + _hhmm(s.lunch_latest_s))}")
+    lines.append(f"station_deadline = {_toml_str(_hhmm(s.station_deadline_s))}")
+    for t in fleet.types.values():
+        lines += [
+            "",
+            f"[types.{_toml_key(t.name)}]",
+            f"label = {_toml_str(t.label)}",
+            f"class = {_toml_str(t.vclass)}",
+            f"capacity_kg = {_decimal(t.capacity_g, 1000)}",
+            f"capacity_m3 = {_decimal(t.capacity_ml, 1_000_000)}",
+            f"cold = {'true' if t.cold else 'false'}",
+            f"fixed_cost_fen = {t.fixed_cost_fen}",
+            f"cost_per_km_fen = {t.cost_per_km_fen}",
+            f"cost_per_hour_fen = {t.cost_per_hour_fen}",
+            f"speed_factor = {t.speed_factor!r}",
+        ]
+        if t.max_speed_kph is not None:
+            lines.append(f"max_speed_kph = {t.max_speed_kph!r}")
+    for v in fleet.vehicles:
+        lines += [
+            "",
+            "[[vehicles]]",
+            f"id = {_toml_str(v.vehicle_id)}",
+            f"type = {_toml_str(v.vtype)}",
+            f"depot = {_toml_str(v.depot)}",
+            f"shift = {_toml_str(_hhmm(v.shift_start_s) + '-' + _hhmm(v.shift_end_s))}",
+            f"max_trips = {v.max_trips}",
+        ]
+    return "\n".join(lines) + "\n"

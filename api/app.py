@@ -1,0 +1,74 @@
+"""The FastAPI application factory of the dispatcher's HTTP service."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api import routes_data, routes_manifests, routes_plans, routes_vroom
+from api.db import default_db_url, make_engine
+from api.deps import PlanCache, workspace
+from api.jobs import JobManager
+from api.migrate import migrate
+
+#: Largest manifest upload (bytes) and most rows per manifest.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+
+
+def create_app(
+    db_url: str | None = None,
+    *,
+    max_workers: int = 1,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_rows: int = MAX_ROWS,
+    preload_workspace: bool = True,
+) -> FastAPI:
+    """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3).
+
+    At start-up the schema is migrated, jobs a previous process left unfinished are marked
+    failed, and the plan-job supervisor starts with `max_workers` solver processes.
+    """
+    url = db_url or default_db_url()
+    engine = make_engine(url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate(engine)
+        app.state.jobs.start()
+        if preload_workspace:
+            threading.Thread(target=workspace, name="load-workspace", daemon=True).start()
+        try:
+            yield
+        finally:
+            app.state.jobs.stop()
+            app.state.vroom.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="ruraldispatch",
+        version="1.0",
+        summary="Dispatch for the unified rural delivery company of Yongchuan District",
+        lifespan=lifespan,
+    )
+    app.state.db_url = url
+    app.state.engine = engine
+    app.state.jobs = JobManager(engine, url, max_workers=max_workers)
+    app.state.plans = PlanCache()
+    app.state.vroom = routes_vroom.VroomPool()
+    app.state.max_upload_bytes = max_upload_bytes
+    app.state.max_rows = max_rows
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
+        )
+
+    for module in (routes_manifests, routes_plans, routes_data, routes_vroom):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,121 @@
+"""Reference data and monitoring: network points, the fleet (TOML), KPIs per town per day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy import select
+
+from api.auth import Dispatcher, Reader
+from api.db import FleetVersion, PlanJob, reading, writing
+from api.deps import engine_of, plan_cache, workspace
+from api.manifest_store import load_parcels
+
+router = APIRouter(prefix="/v1", tags=["data"])
+
+MAX_KPI_DAYS = 366
+MAX_FLEET_BYTES = 1024 * 1024
+
+
+@functools.cache
+def _points_body() -> bytes:
+    """The network points as JSON bytes (the county does not change while the server runs)."""
+    from dispatch.service import network_points
+
+    return json.dumps({"points": network_points(workspace())}, ensure_ascii=False).encode()
+
+
+@router.get("/network/points", summary="Hub, town stations and village service points")
+def get_points(_: Reader) -> Response:
+    """Every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s."""
+    return Response(_points_body(), media_type="application/json")
+
+
+@router.get(
+    "/fleet",
+    summary="The fleet in force, as TOML text",
+    response_class=Response,
+    responses={200: {"content": {"application/toml": {}}}},
+)
+def get_fleet(request: Request, _: Reader) -> Response:
+    """The fleet (TOML): the last one PUT, else the default Yongchuan fleet."""
+    from dispatch.service import fleet_toml
+
+    with reading(engine_of(request)) as session:
+        latest = session.scalars(
+            select(FleetVersion).order_by(FleetVersion.id.desc()).limit(1)
+        ).first()
+    text = latest.toml if latest else fleet_toml(workspace().fleet)
+    return Response(text.encode(), media_type="application/toml; charset=utf-8")
+
+
+@router.put("/fleet", summary="Replace the fleet (TOML text body)")
+async def put_fleet(request: Request, _: Dispatcher) -> dict[str, Any]:
+    """Check and store a new fleet; plans started afterwards use it. 422 names the bad key."""
+    from starlette.concurrency import run_in_threadpool
+
+    from dispatch.service import fleet_from_toml
+
+    data = await request.body()
+    if len(data) > MAX_FLEET_BYTES:
+        raise HTTPException(413, "fleet file larger than 1 MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(422, "fleet TOML must be UTF-8 text") from exc
+    try:
+        fleet = await run_in_threadpool(fleet_from_toml, text, workspace())
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    with writing(engine_of(request)) as session:
+        version = FleetVersion(toml=text)
+        session.add(version)
+        session.flush()
+        version_id = version.id
+    return {
+        "fleet_version": version_id,
+        "vehicle_types": len(fleet.types),
+        "vehicles": len(fleet.vehicles),
+    }
+
+
+def _town_rows(request: Request, job: PlanJob) -> list[dict[str, Any]]:
+    """Per-town KPIs of one done plan."""
+    from dispatch.service import town_kpis
+
+    _, plan = plan_cache(request).get(engine_of(request), job.plan_id)
+    with reading(engine_of(request)) as session:
+        parcels = load_parcels(session, job.request["manifest_ids"])
+    return town_kpis(workspace(), plan, parcels)
+
+
+@router.get("/kpis", summary="KPIs per town per day from finished plans")
+def get_kpis(
+    request: Request,
+    _: Reader,
+    date_from: Annotated[dt.date, Query(alias="from")],
+    date_to: Annotated[dt.date, Query(alias="to")],
+) -> dict[str, Any]:
+    """For each day in [from, to] with a done plan: its latest version's KPIs per town."""
+    if date_to < date_from:
+        raise HTTPException(422, "'to' is before 'from'")
+    if (date_to - date_from).days >= MAX_KPI_DAYS:
+        raise HTTPException(422, f"at most {MAX_KPI_DAYS} days per request")
+    with reading(engine_of(request)) as session:
+        jobs = session.scalars(
+            select(PlanJob)
+            .where(PlanJob.status == "done", PlanJob.date.between(date_from, date_to))
+            .order_by(PlanJob.date, PlanJob.created_at)
+        ).all()
+    latest: dict[dt.date, PlanJob] = {}
+    for job in jobs:
+        latest[job.date] = job  # later created wins
+    rows = []
+    for day, job in sorted(latest.items()):
+        for town in _town_rows(request, job):
+            rows.append({"date": day.isoformat(), "plan_id": job.plan_id, **town})
+    return {"from": date_from.isoformat(), "to": date_to.isoformat(), "towns": rows}

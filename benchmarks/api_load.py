@@ -1,0 +1,224 @@
+"""Load benchmark of the HTTP API: 50 concurrent readers while a 10,000-parcel solve runs.
+
+Starts `python -m api.cli_service serve` on a free loopback port over a fresh SQLite file,
+uploads a generated 10,000-parcel manifest (timed: the upload target is <= 2 s), finishes a
+small plan for another day (so sheets and KPIs have something to read), starts the 10k solve
+and, while it runs, lets `--clients` readers each send up to `--requests` GETs round-robin over
+the read endpoints. Prints p50/p95/max latency per endpoint (ms). Bounded in count and time;
+loopback only.
+
+    .venv/bin/python -m benchmarks.api_load [--clients 50] [--requests 40] [--time-limit 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.auth import create_key
+from api.db import make_engine
+from api.migrate import migrate
+from dispatch.demo import generate_day
+from dispatch.manifest import write_manifest_csv
+from geodata.county import load_county
+
+ROOT = Path(__file__).resolve().parents[1]
+DAY = dt.date(2026, 3, 5)
+SMALL_DAY = dt.date(2026, 3, 4)
+
+
+def _free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _server(db_url: str) -> Iterator[str]:
+    """The API server in a subprocess; yields its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli_service", "serve", "--port", str(port), "--db", db_url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/docs", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _manifest(folder: Path, n: int, seed: int, day: dt.date) -> bytes:
+    """A generated manifest CSV of `n` parcels."""
+    path = folder / f"manifest-{n}-{seed}.csv"
+    county = load_county()
+    write_manifest_csv(generate_day(county, n, seed=seed, date=day), path, county)
+    return path.read_bytes()
+
+
+def _wait(c: httpx.Client, plan_id: str, statuses: tuple[str, ...], limit_s: float) -> Any:
+    """Poll a plan until it reaches one of `statuses` (or fail after `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        job = c.get(f"/v1/plans/{plan_id}").json()
+        if job["status"] in statuses:
+            return job
+        if job["status"] in ("failed", "cancelled") or time.monotonic() > deadline:
+            raise SystemExit(f"plan {plan_id}: {job['status']} {job.get('error', '')}")
+        time.sleep(0.5)
+
+
+async def _readers(
+    base: str, key: str, paths: list[tuple[str, str]], clients: int, requests: int, until: float
+) -> dict[str, list[float]]:
+    """`clients` concurrent readers, each up to `requests` GETs or until `until`."""
+    latencies: dict[str, list[float]] = {name: [] for name, _ in paths}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=30
+    ) as client:
+
+        async def reader(k: int) -> None:
+            for i in range(requests):
+                if time.monotonic() > until:
+                    return
+                name, path = paths[(k + i) % len(paths)]
+                t0 = time.perf_counter()
+                r = await client.get(path)
+                latencies[name].append((time.perf_counter() - t0) * 1000)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+
+        await asyncio.gather(*(reader(k) for k in range(clients)))
+    return latencies
+
+
+def run(clients: int, requests: int, time_limit_s: float, parcels: int) -> None:
+    """Run the benchmark and print its numbers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        engine = make_engine(db_url)
+        migrate(engine)
+        key = create_key(engine, "dispatcher")
+        engine.dispose()
+        big = _manifest(folder, parcels, 1, DAY)
+        small = _manifest(folder, 300, 2, SMALL_DAY)
+        with (
+            _server(db_url) as base,
+            httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as c,
+        ):
+            t0 = time.perf_counter()
+            r = c.post("/v1/manifests", content=big, headers={"Content-Type": "text/csv"})
+            upload_s = time.perf_counter() - t0
+            if r.status_code != 201:
+                raise SystemExit(f"upload failed: {r.status_code} {r.text[:500]}")
+            big_id = r.json()["manifest_id"]
+            print(f"upload of {parcels} parcels ({len(big) / 1e6:.1f} MB): {upload_s:.2f} s")
+
+            r = c.post("/v1/manifests", content=small, headers={"Content-Type": "text/csv"})
+            small_plan = c.post(
+                "/v1/plans",
+                json={
+                    "date": str(SMALL_DAY),
+                    "manifest_ids": [r.json()["manifest_id"]],
+                    "time_limit_s": 3,
+                },
+            ).json()["plan_id"]
+            done = _wait(c, small_plan, ("done",), 120)
+            route_id = done["plan"]["routes"][0]["route_id"]
+
+            plan_id = c.post(
+                "/v1/plans",
+                json={"date": str(DAY), "manifest_ids": [big_id], "time_limit_s": time_limit_s},
+            ).json()["plan_id"]
+            _wait(c, plan_id, ("running",), 60)
+            paths = [
+                ("GET /v1/plans/{id} (running)", f"/v1/plans/{plan_id}"),
+                ("GET /v1/plans?date=", f"/v1/plans?date={DAY}"),
+                ("GET /v1/manifests?date=", f"/v1/manifests?date={DAY}"),
+                ("GET /v1/network/points", "/v1/network/points"),
+                ("GET /v1/fleet", "/v1/fleet"),
+                ("GET .../sheet.csv", f"/v1/plans/{small_plan}/routes/{route_id}/sheet.csv"),
+                ("GET /v1/kpis", f"/v1/kpis?from={SMALL_DAY}&to={SMALL_DAY}"),
+            ]
+            started = time.monotonic()
+            latencies = asyncio.run(
+                _readers(base, key, paths, clients, requests, started + time_limit_s)
+            )
+            elapsed = time.monotonic() - started
+            still = c.get(f"/v1/plans/{plan_id}").json()
+            c.delete(f"/v1/plans/{plan_id}")
+        total = sum(len(v) for v in latencies.values())
+        print(
+            f"{clients} readers, {total} requests in {elapsed:.1f} s while the "
+            f"{parcels}-parcel solve ran (status at the end: {still['status']}, "
+            f"progress {still['progress']:.2f})"
+        )
+        print(f"{'endpoint':36} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        everything: list[float] = []
+        for name, values in latencies.items():
+            everything += values
+            print(
+                f"{name:36} {len(values):5d} {_pct(values, 50):8.1f} {_pct(values, 95):8.1f} "
+                f"{max(values):8.1f}"
+            )
+        print(
+            f"{'all reads':36} {len(everything):5d} {_pct(everything, 50):8.1f} "
+            f"{_pct(everything, 95):8.1f} {max(everything):8.1f}"
+        )
+
+
+def _pct(values: list[float], q: int) -> float:
+    """The q-th percentile of `values`."""
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def main() -> None:
+    """Command-line entry."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=40, help="GETs per client at most")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="solve time limit (s)")
+    parser.add_argument("--parcels", type=int, default=10_000)
+    args = parser.parse_args()
+    run(args.clients, args.requests, args.time_limit, args.parcels)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""One routing leg: jobs and vehicle trips turned into an optimizer Problem, and back.
+
+A leg is one echelon's work that can be solved at once (the hub's trunk runs, one town
+station's village runs, the afternoon produce collection). The optimizer sees integers only;
+this module keeps the mapping between its indices and jobs, vehicles and points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle, VehicleType
+from dispatch.jobs import Job
+from dispatch.workspace import Workspace, profile_of
+from optimizer.problem import MANDATORY, Break, Problem, Vehicle
+from optimizer.solver import SolveParams, solve
+from optimizer.validate import validate
+
+
+@dataclass(frozen=True)
+class TripSlot:
+    """The next trip of a physical vehicle in this leg (times in s); one slot per vehicle."""
+
+    vehicle: FleetVehicle
+    trip: int
+    earliest_s: int
+    latest_s: int
+    start_point: str
+    end_point: str
+
+
+@dataclass
+class Visit:
+    """A job served on a trip: service starts at `start_s`, ends at `end_s` (s)."""
+
+    job: Job
+    start_s: int
+    end_s: int
+
+
+@dataclass
+class Trip:
+    """A solved trip: depart `start_s` from `start_point`, visits, arrive `end_s` at end."""
+
+    vehicle: FleetVehicle
+    vtype: VehicleType
+    echelon: int
+    start_point: str
+    end_point: str
+    start_s: int
+    end_s: int
+    visits: list[Visit] = field(default_factory=list)
+    lunch_start_s: int | None = None
+    trip: int = 1
+
+
+@dataclass
+class LegResult:
+    """Trips of a leg, jobs left unserved and the optimizer's cost (fen)."""
+
+    trips: list[Trip]
+    unserved: list[Job]
+    cost_fen: int
+
+
+def service_time(job: Job, fleet: Fleet) -> int:
+    """Seconds spent at a job's stop: per stop plus per parcel."""
+    s = fleet.settings
+    return s.service_stop_s + s.service_parcel_s * len(job.parcels)
+
+
+def may_serve(ws: Workspace, vtype: VehicleType, job: Job) -> bool:
+    """True when the vehicle type may enter the job's point and carry its parcels."""
+    point = ws.point(job.point_id)
+    if CLASS_RANK[vtype.vclass] > CLASS_RANK[point.max_vclass]:
+        return False
+    return not (job.cold and not vtype.cold)
+
+
+def job_penalty(job: Job, fleet: Fleet) -> int:
+    """Cost (fen) of leaving a job unserved: deferral for parcels due later, else a drop."""
+    s = fleet.settings
+    per = s.defer_penalty_fen if job.deferrable else s.drop_penalty_fen
+    return per * max(1, len(job.parcels))
+
+
+def solve_leg(
+    ws: Workspace,
+    fleet: Fleet,
+    jobs: Sequence[Job],
+    slots: Sequence[TripSlot],
+    *,
+    echelon: int,
+    time_limit_s: float,
+    solution_limit: int | None = None,
+    warm: Mapping[tuple[str, int], list[Job]] | None = None,
+) -> LegResult:
+    """Solve one leg and return its trips; the solution is validated before it is used."""
+    if not jobs or not slots:
+        return LegResult(trips=[], unserved=list(jobs), cost_fen=0)
+    depots = sorted({s.start_point for s in slots} | {s.end_point for s in slots})
+    loc_points = depots + [j.point_id for j in jobs]
+    depot_loc = {p: i for i, p in enumerate(depots)}
+    first_job = len(depots)
+
+    types = sorted({s.vehicle.vtype for s in slots})
+    profiles: list[str] = []
+    profile_index: dict[str, int] = {}
+    distances: list[np.ndarray] = []
+    durations: list[np.ndarray] = []
+    for t in types:
+        key = repr(profile_of(fleet.types[t]))
+        if key not in profile_index:
+            profile_index[key] = len(profiles)
+            profiles.append(key)
+            d, m = ws.submatrices(fleet.types[t], loc_points)
+            distances.append(d.astype(np.int64))
+            durations.append(m.astype(np.int64))
+
+    n = len(loc_points)
+    delivery = np.zeros((n, 2), dtype=np.int64)
+    pickup = np.zeros((n, 2), dtype=np.int64)
+    windows = np.zeros((n, 2), dtype=np.int64)
+    service = np.zeros(n, dtype=np.int64)
+    penalty = np.full(n, MANDATORY, dtype=np.int64)
+    for d in depots:
+        pt = ws.point(d)
+        windows[depot_loc[d]] = (pt.open_s, pt.close_s)
+    for k, job in enumerate(jobs):
+        i = first_job + k
+        pt = ws.point(job.point_id)
+        delivery[i] = (job.delivery_g, job.delivery_ml)
+        pickup[i] = (job.pickup_g, job.pickup_ml)
+        windows[i] = (max(pt.open_s, job.ready_s), min(pt.close_s, job.due_s))
+        service[i] = service_time(job, fleet)
+        penalty[i] = job_penalty(job, fleet)
+
+    s = fleet.settings
+    vehicles: list[Vehicle] = []
+    for slot in slots:
+        vt = fleet.types[slot.vehicle.vtype]
+        vehicles.append(
+            Vehicle(
+                start=depot_loc[slot.start_point],
+                end=depot_loc[slot.end_point],
+                capacity_g=vt.capacity_g,
+                capacity_ml=vt.capacity_ml,
+                profile=profile_index[repr(profile_of(vt))],
+                fixed_cost=vt.fixed_cost_fen if slot.trip == 1 else 0,
+                cost_per_km=vt.cost_per_km_fen,
+                cost_per_hour=vt.cost_per_hour_fen,
+                shift_start=slot.earliest_s,
+                shift_end=slot.latest_s,
+                max_duration=s.max_shift_s,
+                lunch=Break(s.lunch_earliest_s, s.lunch_latest_s, s.lunch_duration_s)
+                if s.lunch_duration_s > 0
+                else None,
+            )
+        )
+    allowed: list[frozenset[int] | None] = [None] * n
+    for k, job in enumerate(jobs):
+        ok = frozenset(
+            v for v, slot in enumerate(slots) if may_serve(ws, fleet.types[slot.vehicle.vtype], job)
+        )
+        allowed[first_job + k] = ok
+
+    problem = Problem(
+        distances=distances,
+        durations=durations,
+        delivery=delivery,
+        pickup=pickup,
+        time_windows=windows,
+        service=service,
+        vehicles=vehicles,
+        penalty=penalty,
+        allowed=allowed,
+    )
+    initial = None
+    if warm:
+        job_loc = {id(j): first_job + k for k, j in enumerate(jobs)}
+        initial = [
+            [job_loc[id(j)] for j in warm.get((slot.vehicle.vehicle_id, slot.trip), [])]
+            for slot in slots
+        ]
+    solution = solve(
+        problem,
+        SolveParams(
+            time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial
+        ),
+    )
+    faults = validate(problem, solution)
+    if faults:
+        raise RuntimeError("optimizer returned an invalid solution: " + "; ".join(faults[:5]))
+
+    trips: list[Trip] = []
+    for route in solution.routes:
+        slot = slots[route.vehicle]
+        visits = [
+            Visit(
+                job=jobs[node - first_job],
+                start_s=route.times[k + 1],
+                end_s=route.times[k + 1] + int(service[node]),
+            )
+            for k, node in enumerate(route.nodes)
+        ]
+        trips.append(
+            Trip(
+                vehicle=slot.vehicle,
+                vtype=fleet.types[slot.vehicle.vtype],
+                echelon=echelon,
+                start_point=slot.start_point,
+                end_point=slot.end_point,
+                start_s=route.times[0],
+                end_s=route.times[-1],
+                visits=visits,
+                lunch_start_s=route.lunch_start,
+                trip=slot.trip,
+            )
+        )
+    unserved = [jobs[i - first_job] for i in solution.unserved]
+    return LegResult(trips=trips, unserved=unserved, cost_fen=solution.cost)

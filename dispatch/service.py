@@ -1,0 +1,223 @@
+"""The domain's front door: what the CLI and the HTTP API call, one function per action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
+from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
+from dispatch.manifest import parse_manifest, read_manifests
+from dispatch.parcel import InputError, ManifestError, Parcel
+from dispatch.plan import build_plan
+from dispatch.two_echelon import plan_trips
+from dispatch.validate import PlanInputs, check_plan
+from dispatch.workspace import Workspace
+
+__all__ = [
+    "InputError",
+    "ManifestError",
+    "Parcel",
+    "Workspace",
+    "fleet_from_toml",
+    "fleet_toml",
+    "network_points",
+    "parse_manifest_bytes",
+    "plan_day",
+    "read_manifest_files",
+    "route_geojson",
+    "route_sheet_csv",
+    "town_kpis",
+    "write_outputs",
+]
+
+Progress = Callable[[float, int | None], None]
+
+
+def parse_manifest_bytes(ws: Workspace, data: bytes, filename: str) -> list[Parcel]:
+    """Parse and check one manifest; raises ManifestError naming file, row and field."""
+    parcels, errors = parse_manifest(data, filename, ws.county, ws.areas)
+    if errors:
+        raise ManifestError(errors)
+    return parcels
+
+
+def read_manifest_files(
+    ws: Workspace, paths: Sequence[Path], skip_invalid: bool = False
+) -> tuple[list[Parcel], list[InputError]]:
+    """Read manifest files (duplicates checked across files); see dispatch.manifest."""
+    return read_manifests(paths, ws.county, ws.areas, skip_invalid=skip_invalid)
+
+
+def plan_inputs(ws: Workspace, fleet: Fleet, parcels: Sequence[Parcel]) -> PlanInputs:
+    """What the independent plan validator checks a plan against."""
+    return PlanInputs(
+        parcels=parcels,
+        fleet=fleet,
+        points={p.point_id: p for p in ws.points},
+        travel_s=lambda t, a, b: ws.travel_s(t, a, b, fleet),
+        travel_m=lambda t, a, b: ws.travel_m(t, a, b, fleet),
+    )
+
+
+def plan_day(
+    ws: Workspace,
+    parcels: Sequence[Parcel],
+    *,
+    date: dt.date,
+    fleet: Fleet | None = None,
+    time_limit_s: float = 30.0,
+    mode: str = "auto",
+    progress: Progress | None = None,
+    warm_start: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Plan a day and return the validated plan JSON (PlanInvalid if validation fails)."""
+    fleet = fleet or ws.fleet
+    started = time.perf_counter()
+    day = plan_trips(
+        ws, fleet, parcels, date=date, mode=mode, time_limit_s=time_limit_s, progress=progress
+    )
+    plan = build_plan(
+        ws,
+        fleet,
+        day.trips,
+        day.unassigned,
+        parcels,
+        date=date,
+        mode=mode,
+        extra_kpis={
+            "towns": [t.as_json() for t in day.towns],
+            "solve_time_s": round(time.perf_counter() - started, 2),
+            "network": ws.network_source,
+        },
+    )
+    check_plan(plan, plan_inputs(ws, fleet, parcels))
+    return plan
+
+
+def write_outputs(
+    ws: Workspace, out: Path, plan: Mapping[str, Any], parcels: Sequence[Parcel]
+) -> list[Path]:
+    """Write plan.json, routes.geojson and sheets/<route_id>.csv into `out` atomically."""
+    return write_plan_outputs(
+        out,
+        plan,
+        routes_geojson(plan, ws.geometry),
+        {p.point_id: p for p in ws.points},
+        {p.tracking_no: p for p in parcels},
+    )
+
+
+def network_points(ws: Workspace) -> list[dict[str, Any]]:
+    """All service points as rows (point_id, name, kind, town_id, lon, lat, open_s, close_s)."""
+    return [
+        {
+            "point_id": p.point_id,
+            "name": p.name,
+            "kind": p.kind,
+            "town_id": p.town_id,
+            "lon": round(p.lon, 6),
+            "lat": round(p.lat, 6),
+            "open_s": p.open_s,
+            "close_s": p.close_s,
+        }
+        for p in ws.points
+    ]
+
+
+def fleet_toml(fleet: Fleet) -> str:
+    """The fleet as TOML text."""
+    return fleet_to_toml(fleet)
+
+
+def fleet_from_toml(text: str, ws: Workspace) -> Fleet:
+    """A fleet from TOML text (ValueError naming the key when invalid)."""
+    stations = [p for p in ws.points if p.kind == "station"]
+    return load_fleet_text(
+        text,
+        "fleet.toml",
+        [p.point_id for p in stations],
+        [p.point_id for p in stations if p.cold_storage],
+    )
+
+
+def _route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:
+    for r in plan["routes"]:
+        if r["route_id"] == route_id:
+            return r  # type: ignore[no-any-return]
+    raise KeyError(route_id)
+
+
+def route_sheet_csv(
+    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
+) -> str:
+    """The route sheet of one route as CSV text (KeyError if no such route)."""
+    _route(plan, route_id)
+    return sheet_csv_text(
+        plan, route_id, {p.point_id: p for p in ws.points}, {p.tracking_no: p for p in parcels}
+    )
+
+
+def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict[str, Any]:
+    """One route as a GeoJSON FeatureCollection along the roads (KeyError if no such route)."""
+    one = dict(plan)
+    one["routes"] = [_route(plan, route_id)]
+    return routes_geojson(one, ws.geometry)
+
+
+def town_kpis(
+    ws: Workspace, plan: Mapping[str, Any], parcels: Sequence[Parcel]
+) -> list[dict[str, Any]]:
+    """Per town: parcels delivered and collected, cost share and per parcel, on-time share.
+
+    A route's cost is shared among towns by the parcels it handles there; on time means
+    delivered or collected on the planned day (not deferred, not unassigned).
+    """
+    by_id = {p.tracking_no: p for p in parcels}
+    town_of = {p.point_id: p.town_id for p in ws.points}
+    stats: dict[str, dict[str, float]] = {}
+
+    def row(town: str) -> dict[str, float]:
+        return stats.setdefault(
+            town, {"delivered": 0, "collected": 0, "cost_fen": 0.0, "parcels": 0, "late": 0}
+        )
+
+    for p in parcels:
+        row(town_of[p.point_id])["parcels"] += 1
+    for r in plan["routes"]:
+        handled: dict[str, int] = {}
+        for s in r["stops"]:
+            for pid in s["drop"]:
+                p = by_id[pid]
+                if p.kind == "delivery" and p.point_id == s["point_id"]:
+                    row(town_of[p.point_id])["delivered"] += 1
+            for pid in s["load"] + s["drop"]:
+                t = town_of[by_id[pid].point_id]
+                handled[t] = handled.get(t, 0) + 1
+            if s is r["stops"][-1] and s["point_id"] == "HUB":
+                for pid in s["drop"]:
+                    if by_id[pid].kind == "pickup":
+                        row(town_of[by_id[pid].point_id])["collected"] += 1
+        total = sum(handled.values())
+        for t, k in handled.items():
+            row(t)["cost_fen"] += r["cost_fen"] * k / total
+    for u in plan["unassigned"]:
+        row(town_of[by_id[u["parcel_id"]].point_id])["late"] += 1
+    out = []
+    for town, s in sorted(stats.items()):
+        done = s["delivered"] + s["collected"]
+        out.append(
+            {
+                "town_id": town,
+                "name": ws.point(town).name if town in town_of else town,
+                "delivered": int(s["delivered"]),
+                "collected": int(s["collected"]),
+                "cost_fen": round(s["cost_fen"]),
+                "cost_per_parcel_fen": round(s["cost_fen"] / done) if done else 0,
+                "on_time_share": round(1 - s["late"] / s["parcels"], 4) if s["parcels"] else 1.0,
+            }
+        )
+    return out

@@ -1,0 +1,471 @@
+"""A day's trips over two echelons: hub -> town stations -> villages, produce back.
+
+The day is solved as a sequence of legs, each an optimizer problem:
+1. morning trunk leg (echelon 1): hub vehicles serve town stations (dropping the parcels of
+   towns served via their station) and, for towns served directly, the villages themselves,
+   collecting those villages' produce on the way;
+2. village legs (echelon 2), one per station: station vehicles leave once every parcel they
+   carry has arrived plus the sorting time, deliver to the villages and bring produce back;
+3. collection leg (echelon 1): hub vehicles fetch the produce waiting at stations.
+Per town the mode is `direct`, `via_station`, or chosen by comparing both costs (`auto`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle
+from dispatch.jobs import Job, make_jobs
+from dispatch.legs import LegResult, TripSlot, Trip, may_serve, solve_leg
+from dispatch.parcel import Parcel
+from dispatch.reasons import Unassigned, reason
+from dispatch.workspace import Workspace
+
+MODES = ("auto", "via_station", "direct")
+HUB = "HUB"
+
+Progress = Callable[[float, int | None], None]
+
+
+@dataclass
+class TownChoice:
+    """How a town is served and what each option was estimated to cost (fen)."""
+
+    town_id: str
+    name: str
+    choice: str
+    cost_direct_fen: int | None = None
+    cost_via_fen: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """KPI entry."""
+        return {
+            "town_id": self.town_id,
+            "name": self.name,
+            "choice": self.choice,
+            "cost_direct_fen": self.cost_direct_fen,
+            "cost_via_station_fen": self.cost_via_fen,
+        }
+
+
+@dataclass
+class DayResult:
+    """All trips of the day, the parcels not carried and the per-town choices."""
+
+    trips: list[Trip]
+    unassigned: list[Unassigned]
+    towns: list[TownChoice] = field(default_factory=list)
+
+
+@dataclass
+class _Budget:
+    """Splits the time limit between the legs (s)."""
+
+    total: float
+    share: dict[str, float]
+
+    def of(self, leg: str, parts: int = 1) -> float:
+        return max(0.2, self.total * self.share[leg] / max(1, parts))
+
+
+def plan_trips(
+    ws: Workspace,
+    fleet: Fleet,
+    parcels: Sequence[Parcel],
+    *,
+    date: dt.date,
+    mode: str = "auto",
+    time_limit_s: float = 30.0,
+    progress: Progress | None = None,
+) -> DayResult:
+    """Plan the day's trips for `parcels` (every parcel ends up carried or unassigned)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    report = progress or (lambda _f, _c: None)
+    budget = _Budget(time_limit_s, {"choose": 0.1, "e1": 0.5, "e2": 0.25, "collect": 0.15})
+    day = _Day(ws, fleet, date)
+    unassigned = day.screen(parcels)
+    carried = [p for p in parcels if p.tracking_no not in {u.parcel_id for u in unassigned}]
+
+    by_town: dict[str, list[Parcel]] = defaultdict(list)
+    for p in carried:
+        by_town[ws.point(p.point_id).town_id].append(p)
+    choices = day.choose(by_town, mode, budget)
+    report(0.15, None)
+
+    # Which parcels go through a station, which straight from the hub.
+    e1_parcels: list[Parcel] = []
+    via: dict[str, list[Parcel]] = defaultdict(list)
+    for p in carried:
+        pt = ws.point(p.point_id)
+        if pt.kind == "station":
+            e1_parcels.append(p)
+        elif choices[pt.town_id].choice == "via_station" and day.may_wait(p, pt.town_id):
+            via[pt.town_id].append(p)
+        else:
+            e1_parcels.append(p)
+
+    # Leg 1: morning trunk runs.
+    e1_jobs, oversize = day.jobs(e1_parcels, day.hub_vehicles)
+    unassigned += day.explain_all(oversize, day.hub_vehicles, "too_large")
+    feeder: dict[str, list[Job]] = {}
+    for town_id, ps in sorted(via.items()):
+        deliveries = [p for p in ps if p.kind == "delivery"]
+        jobs, big = day.jobs(deliveries, day.hub_vehicles, at=town_id)
+        unassigned += day.explain_all(big, day.hub_vehicles, "too_large")
+        for j in jobs:
+            j.due_s = fleet.settings.station_deadline_s
+        feeder[town_id] = jobs
+    all_e1 = e1_jobs + [j for js in feeder.values() for j in js]
+    leg1 = day.waves(all_e1, day.hub_vehicles, {}, echelon=1, time_limit_s=budget.of("e1"))
+    trips = list(leg1.trips)
+    unassigned += day.explain_jobs(leg1.unserved, day.hub_vehicles)
+    report(0.65, leg1.cost_fen)
+
+    # Leg 2: village runs from each station, after the feeder parcels arrived and were sorted.
+    arrived = _arrivals(leg1)
+    e2_count = max(1, len(via))
+    collect_jobs: list[Job] = []
+    stranded: set[str] = set()  # fed to a station but no village run there can take them
+    for town_id, ps in sorted(via.items()):
+        fed = {p.tracking_no for j in feeder[town_id] for p in j.deliveries} - {
+            p.tracking_no for j in leg1.unserved for p in j.deliveries
+        }
+        ready = arrived.get(town_id, 0) + fleet.settings.sort_time_s
+        town_parcels = [p for p in ps if p.kind == "pickup" or p.tracking_no in fed]
+        vehicles = day.station_vehicles(town_id)
+        jobs, big = day.jobs(town_parcels, vehicles)
+        unassigned += day.explain_all(big, vehicles, "too_large")
+        leg2 = day.waves(
+            jobs, vehicles, {}, echelon=2, time_limit_s=budget.of("e2", e2_count), earliest=ready
+        )
+        trips += leg2.trips
+        unassigned += day.explain_jobs(leg2.unserved, vehicles)
+        stranded |= {p.tracking_no for j in leg2.unserved for p in j.deliveries}
+        collect_jobs += _produce_at_station(leg2, town_id)
+    if stranded:
+        trips = [t for t in (_without(t, stranded) for t in trips) if t.visits]
+    report(0.9, None)
+
+    # Leg 3: the afternoon collection of produce waiting at stations.
+    if collect_jobs:
+        leg3 = day.waves(
+            collect_jobs,
+            day.hub_vehicles,
+            _busy_until(trips),
+            echelon=1,
+            time_limit_s=budget.of("collect"),
+        )
+        trips += leg3.trips
+        missed = {p.tracking_no for j in leg3.unserved for p in j.pickups}
+        if missed:
+            trips = [t for t in (_without(t, missed) for t in trips) if t.visits]
+            for j in leg3.unserved:
+                for p in j.pickups:
+                    unassigned.append(
+                        Unassigned(
+                            p.tracking_no,
+                            "collection_missed",
+                            reason("collection_missed", ws.point(j.point_id).name),
+                        )
+                    )
+    report(1.0, None)
+    return DayResult(trips=trips, unassigned=unassigned, towns=list(choices.values()))
+
+
+class _Day:
+    """The fleet split by base, and the rules that decide what may go where."""
+
+    def __init__(self, ws: Workspace, fleet: Fleet, date: dt.date) -> None:
+        self.ws = ws
+        self.fleet = fleet
+        self.date = date
+        self.hub_vehicles = [v for v in fleet.vehicles if v.depot == HUB]
+        self.by_station: dict[str, list[FleetVehicle]] = defaultdict(list)
+        for v in fleet.vehicles:
+            if v.depot != HUB:
+                self.by_station[v.depot].append(v)
+
+    def station_vehicles(self, town_id: str) -> list[FleetVehicle]:
+        """Vehicles based at the town's station."""
+        return self.by_station.get(town_id, [])
+
+    def deferrable(self, p: Parcel) -> bool:
+        """True when the parcel is due after the planned day."""
+        return p.due_date > self.date
+
+    def may_wait(self, p: Parcel, town_id: str) -> bool:
+        """True when the parcel may wait at the town's station (cold needs a cold store)."""
+        return not p.cold or self.ws.point(town_id).cold_storage
+
+    def capacity(self, vehicles: Sequence[FleetVehicle]) -> Callable[[str, bool], tuple[int, int]]:
+        """Largest (g, ml) of a vehicle in `vehicles` that may serve a point (cold or not)."""
+
+        def cap(point_id: str, cold: bool) -> tuple[int, int]:
+            best = (0, 0)
+            rank = CLASS_RANK[self.ws.point(point_id).max_vclass]
+            for v in vehicles:
+                t = self.fleet.types[v.vtype]
+                if CLASS_RANK[t.vclass] <= rank and (t.cold or not cold):
+                    best = max(best, (t.capacity_g, t.capacity_ml), key=lambda c: c[0] * c[1])
+            return best
+
+        return cap
+
+    def jobs(
+        self, parcels: Sequence[Parcel], vehicles: Sequence[FleetVehicle], at: str | None = None
+    ) -> tuple[list[Job], list[Parcel]]:
+        """Jobs for `parcels` at their own points (or all at point `at`)."""
+        if at is not None:
+            parcels = [_moved(p, at) for p in parcels]
+        return make_jobs(parcels, self.capacity(vehicles), self.deferrable)
+
+    def slots(
+        self,
+        vehicles: Sequence[FleetVehicle],
+        busy_until: dict[str, tuple[int, int]],
+        earliest: int = 0,
+    ) -> list[TripSlot]:
+        """The next trip of each vehicle with trips left, after what it already did.
+
+        `busy_until`: vehicle id -> (end of its last trip s, trips made so far).
+        """
+        out: list[TripSlot] = []
+        for v in vehicles:
+            end, used = busy_until.get(v.vehicle_id, (0, 0))
+            start = max(v.shift_start_s, earliest, end + (self.fleet.settings.reload_s if used else 0))
+            if used < v.max_trips and start < v.shift_end_s:
+                out.append(TripSlot(v, used + 1, start, v.shift_end_s, v.depot, v.depot))
+        return out
+
+    def waves(
+        self,
+        jobs: Sequence[Job],
+        vehicles: Sequence[FleetVehicle],
+        busy_until: dict[str, tuple[int, int]],
+        *,
+        echelon: int,
+        time_limit_s: float,
+        earliest: int = 0,
+    ) -> LegResult:
+        """Serve jobs in waves of trips: every vehicle's next trip, then again for what is left.
+
+        Multi-trip vehicles reload at their depot between waves. Most of the time goes to the
+        first wave, which carries most of the work.
+        """
+        busy = dict(busy_until)
+        trips: list[Trip] = []
+        left = list(jobs)
+        cost = 0
+        limit = time_limit_s * 0.6
+        while left:
+            slots = self.slots(vehicles, busy, earliest)
+            if not slots:
+                break
+            leg = solve_leg(self.ws, self.fleet, left, slots, echelon=echelon, time_limit_s=limit)
+            if not leg.trips:
+                break
+            trips += leg.trips
+            cost += leg.cost_fen
+            busy.update(_busy_until(leg.trips, busy))
+            left = leg.unserved
+            limit = max(0.2, time_limit_s * 0.2)
+        return LegResult(trips=trips, unserved=left, cost_fen=cost)
+
+    def screen(self, parcels: Sequence[Parcel]) -> list[Unassigned]:
+        """Parcels no vehicle of the fleet can ever carry, with their reason."""
+        out: list[Unassigned] = []
+        for p in parcels:
+            pt = self.ws.point(p.point_id)
+            candidates = self.hub_vehicles + self.station_vehicles(pt.town_id)
+            code = self._impossible(p, candidates)
+            if code:
+                out.append(Unassigned(p.tracking_no, code, reason(code, pt.name)))
+        return out
+
+    def _impossible(self, p: Parcel, vehicles: Sequence[FleetVehicle]) -> str | None:
+        pt = self.ws.point(p.point_id)
+        rank = CLASS_RANK[pt.max_vclass]
+        types = [self.fleet.types[v.vtype] for v in vehicles]
+        enter = [t for t in types if CLASS_RANK[t.vclass] <= rank]
+        if not enter:
+            return "no_vehicle_allowed"
+        if p.cold and not any(t.cold for t in enter):
+            return "no_cold_vehicle"
+        fit = [t for t in enter if (t.cold or not p.cold)]
+        if not any(p.weight_g <= t.capacity_g and p.volume_ml <= t.capacity_ml for t in fit):
+            return "too_large"
+        return None
+
+    def explain_all(
+        self, parcels: Sequence[Parcel], vehicles: Sequence[FleetVehicle], code: str
+    ) -> list[Unassigned]:
+        """Unassigned entries with one code for `parcels`."""
+        return [
+            Unassigned(p.tracking_no, code, reason(code, self.ws.point(p.point_id).name))
+            for p in parcels
+        ]
+
+    def explain_jobs(
+        self, jobs: Sequence[Job], vehicles: Sequence[FleetVehicle]
+    ) -> list[Unassigned]:
+        """Why each job the optimizer left unserved was left (per parcel)."""
+        out: list[Unassigned] = []
+        for job in jobs:
+            code, detail = self._why(job, vehicles)
+            name = self.ws.point(job.point_id).name
+            for p in job.parcels:
+                if job.deferrable:
+                    out.append(
+                        Unassigned(
+                            p.tracking_no,
+                            "deferred_capacity",
+                            reason("deferred_capacity", name, p.due_date.isoformat()),
+                        )
+                    )
+                else:
+                    out.append(Unassigned(p.tracking_no, code, reason(code, name, detail)))
+        return out
+
+    def _why(self, job: Job, vehicles: Sequence[FleetVehicle]) -> tuple[str, str]:
+        types = [self.fleet.types[v.vtype] for v in vehicles]
+        serve = [t for t in types if may_serve(self.ws, t, job)]
+        if not serve:
+            return ("no_cold_vehicle" if job.cold else "no_vehicle_allowed"), ""
+        pt = self.ws.point(job.point_id)
+        close = min(pt.close_s, job.due_s)
+        reachable = False
+        for v in vehicles:
+            t = self.fleet.types[v.vtype]
+            if t not in serve:
+                continue
+            there = v.shift_start_s + self.ws.travel_s(v.vtype, v.depot, job.point_id, self.fleet)
+            back = self.ws.travel_s(v.vtype, job.point_id, v.depot, self.fleet)
+            if max(there, pt.open_s, job.ready_s) <= close and close + back <= v.shift_end_s + 3600:
+                reachable = True
+        if not reachable:
+            return "closes_before_arrival", ""
+        if job.cold:
+            return "no_cold_vehicle", ""
+        return "capacity_full", ""
+
+    def choose(
+        self,
+        by_town: dict[str, list[Parcel]],
+        mode: str,
+        budget: _Budget,
+    ) -> dict[str, TownChoice]:
+        """Per town: direct or via its station, by mode (auto compares estimated costs)."""
+        out: dict[str, TownChoice] = {}
+        stations = [t for t in self.ws.points if t.kind == "station"]
+        for st in stations:
+            parcels = [p for p in by_town.get(st.point_id, []) if p.point_id != st.point_id]
+            if mode != "auto" or not parcels:
+                fixed = "direct" if mode == "direct" else "via_station"
+                if not self.station_vehicles(st.point_id):
+                    fixed = "direct"
+                out[st.point_id] = TownChoice(st.point_id, st.name, fixed)
+                continue
+            limit = budget.of("choose", 2 * len(stations))
+            waiting = [p for p in parcels if self.may_wait(p, st.point_id)]
+            direct = self._estimate_direct(waiting, limit)
+            via = self._estimate_via(st.point_id, waiting, limit)
+            pick = "via_station" if via is not None and (direct is None or via < direct) else "direct"
+            out[st.point_id] = TownChoice(st.point_id, st.name, pick, direct, via)
+        return out
+
+    def _estimate_direct(self, parcels: Sequence[Parcel], limit: float) -> int | None:
+        """Cost (fen) of serving these villages straight from the hub on their own."""
+        if not parcels:
+            return 0
+        jobs, _ = self.jobs(parcels, self.hub_vehicles)
+        leg = self.waves(jobs, self.hub_vehicles, {}, echelon=1, time_limit_s=limit)
+        return None if leg.unserved else leg.cost_fen
+
+    def _estimate_via(self, town_id: str, parcels: Sequence[Parcel], limit: float) -> int | None:
+        """Cost (fen) via the station: village runs plus a load-share of one trunk run."""
+        vehicles = self.station_vehicles(town_id)
+        if not vehicles:
+            return None
+        jobs, big = self.jobs(parcels, vehicles)
+        if big:
+            return None
+        ready = self.fleet.settings.station_deadline_s + self.fleet.settings.sort_time_s
+        leg = self.waves(jobs, vehicles, {}, echelon=2, time_limit_s=limit, earliest=ready)
+        if leg.unserved:
+            return None
+        return leg.cost_fen + self._trunk_share(town_id, parcels)
+
+    def _trunk_share(self, town_id: str, parcels: Sequence[Parcel]) -> int:
+        """The town's share (fen) of a trunk round trip hub -> station -> hub, by load."""
+        trunks = [self.fleet.types[v.vtype] for v in self.hub_vehicles]
+        if not trunks:
+            return 0
+        t = max(trunks, key=lambda x: x.capacity_ml)
+        name = t.name
+        metres = self.ws.travel_m(name, HUB, town_id, self.fleet) * 2
+        secs = self.ws.travel_s(name, HUB, town_id, self.fleet) * 2
+        trip = t.fixed_cost_fen + t.cost_per_km_fen * metres / 1000 + t.cost_per_hour_fen * secs / 3600
+        g = sum(p.weight_g for p in parcels)
+        ml = sum(p.volume_ml for p in parcels)
+        share = max(g / t.capacity_g, ml / t.capacity_ml)
+        return round(trip * share)
+
+
+def _moved(p: Parcel, point_id: str) -> Parcel:
+    """The parcel as seen by a trunk run: its stop is the town station."""
+    return replace(p, point_id=point_id)
+
+
+def _arrivals(leg: LegResult) -> dict[str, int]:
+    """Latest arrival (service start, s) of an echelon-1 drop at each station."""
+    out: dict[str, int] = {}
+    for t in leg.trips:
+        for v in t.visits:
+            if v.job.deliveries:
+                out[v.job.point_id] = max(out.get(v.job.point_id, 0), v.start_s)
+    return out
+
+
+def _produce_at_station(leg: LegResult, town_id: str) -> list[Job]:
+    """Jobs for the hub to collect the produce each village run brought to the station."""
+    jobs: list[Job] = []
+    for t in leg.trips:
+        picked = [p for v in t.visits for p in v.job.pickups]
+        if picked:
+            for cold in (False, True):
+                ps = [p for p in picked if p.cold == cold]
+                if ps:
+                    jobs.append(
+                        Job(
+                            point_id=town_id,
+                            pickups=[_moved(p, town_id) for p in ps],
+                            cold=cold,
+                            ready_s=t.end_s,
+                        )
+                    )
+    return jobs
+
+
+def _busy_until(
+    trips: Sequence[Trip], before: dict[str, tuple[int, int]] | None = None
+) -> dict[str, tuple[int, int]]:
+    """Per vehicle: when its last trip ends (s) and how many trips it made (after `before`)."""
+    out: dict[str, tuple[int, int]] = dict(before or {})
+    for t in trips:
+        end, used = out.get(t.vehicle.vehicle_id, (0, 0))
+        out[t.vehicle.vehicle_id] = (max(end, t.end_s), used + 1)
+    return out
+
+
+def _without(trip: Trip, parcels: set[str]) -> Trip:
+    """The trip without the given parcels (they stay where they are); times are kept, which
+    stays feasible because the road matrices obey the triangle inequality."""
+    for v in trip.visits:
+        v.job.deliveries = [p for p in v.job.deliveries if p.tracking_no not in parcels]
+        v.job.pickups = [p for p in v.job.pickups if p.tracking_no not in parcels]
+    trip.visits = [v for v in trip.visits if v.job.parcels]
+    return trip

@@ -1,0 +1,102 @@
+"""The loaded county: service points, road network, service areas, travel matrices, fleet."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dispatch.fleet import Fleet, VehicleType, fleet_for_county
+from geodata.areas import ServiceAreas
+from geodata.county import County, load_county
+from geodata.matrix import TravelMatrix, TravelProfile, road_path, travel_matrix
+from geodata.network import RoadNetwork, attach_points
+from geodata.osm import load_network
+from geodata.points import ServicePoint
+from geodata.roads import synthetic_network
+
+
+def profile_of(vtype: VehicleType) -> TravelProfile:
+    """The travel profile (speed factor and cap) of a vehicle type."""
+    return TravelProfile(speed_factor=vtype.speed_factor, max_speed_kph=vtype.max_speed_kph)
+
+
+@dataclass
+class Workspace:
+    """Everything a plan is computed against; build once per process and reuse."""
+
+    county: County
+    network: RoadNetwork
+    areas: ServiceAreas
+    fleet: Fleet
+    network_source: str = "synthetic"
+    _index: dict[str, int] = field(default_factory=dict)
+    _matrices: dict[TravelProfile, TravelMatrix] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._index = {p.point_id: i for i, p in enumerate(self.county.points)}
+
+    @classmethod
+    def default(cls, network: Path | None = None) -> Workspace:
+        """The embedded Yongchuan county, on the synthetic roads or an OSM file (cached)."""
+        return _workspace(str(network) if network else "")
+
+    @property
+    def points(self) -> list[ServicePoint]:
+        """All service points: hub, stations, villages."""
+        return self.county.points
+
+    def index(self, point_id: str) -> int:
+        """Row of `point_id` in the travel matrices."""
+        return self._index[point_id]
+
+    def point(self, point_id: str) -> ServicePoint:
+        """The service point `point_id`."""
+        return self.county.points[self._index[point_id]]
+
+    def matrix(self, vtype: VehicleType) -> TravelMatrix:
+        """Distances (m) and times (s) between all points for a vehicle type."""
+        prof = profile_of(vtype)
+        if prof not in self._matrices:
+            self._matrices[prof] = travel_matrix(self.network, prof)
+        return self._matrices[prof]
+
+    def travel_s(self, vtype_name: str, a: str, b: str, fleet: Fleet | None = None) -> int:
+        """Travel time (s) from point a to point b for a vehicle type."""
+        m = self.matrix((fleet or self.fleet).types[vtype_name])
+        return int(m.duration_s[self._index[a], self._index[b]])
+
+    def travel_m(self, vtype_name: str, a: str, b: str, fleet: Fleet | None = None) -> int:
+        """Road distance (m) from point a to point b for a vehicle type."""
+        m = self.matrix((fleet or self.fleet).types[vtype_name])
+        return int(m.distance_m[self._index[a], self._index[b]])
+
+    def submatrices(
+        self, vtype: VehicleType, point_ids: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(distance_m, duration_s) restricted to `point_ids`, in that order."""
+        idx = np.array([self._index[p] for p in point_ids], dtype=np.int64)
+        m = self.matrix(vtype)
+        sel = np.ix_(idx, idx)
+        return m.distance_m[sel], m.duration_s[sel]
+
+    def geometry(self, point_ids: list[str]) -> list[tuple[float, float]]:
+        """Road polyline (lon, lat) through the given points in order."""
+        return road_path(self.network, [self._index[p] for p in point_ids])
+
+
+@functools.lru_cache(maxsize=4)
+def _workspace(network: str) -> Workspace:
+    county = load_county()
+    if network:
+        graph = load_network(Path(network))
+        source = network
+    else:
+        graph = synthetic_network(county)
+        source = "synthetic"
+    net = attach_points(graph, county.points)
+    areas = ServiceAreas(county.points, county.boundary)
+    fleet = fleet_for_county(county)
+    return Workspace(county=county, network=net, areas=areas, fleet=fleet, network_source=source)

@@ -1,0 +1,103 @@
+"""Coordinate conversions: GCJ-02 (Chinese map apps) <-> WGS-84, and WGS-84 <-> UTM 48N metres.
+
+GCJ-02 is the obfuscated datum used by AMap, Tencent and Baidu's base layer (offset about 300-600 m
+in China). The forward formula is public; the inverse has no closed form and is found by iteration.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+_A = 6378245.0  # Krasovsky 1940 semi-major axis (m), as in the GCJ-02 formula
+_EE = 0.00669342162296594323  # its first eccentricity squared
+_INVERSE_TOL_DEG = 1e-10  # ~1 cm
+_INVERSE_MAX_ITER = 30
+
+UTM48N = "EPSG:32648"
+
+
+def _out_of_china(lon: float, lat: float) -> bool:
+    """GCJ-02 leaves points outside mainland China's rough bounding box unshifted."""
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _transform_lat(x: float, y: float) -> float:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lon(x: float, y: float) -> float:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    ret += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    ret += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    ret += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    return ret
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """WGS-84 lon/lat (degrees) -> GCJ-02 lon/lat (degrees), the public forward formula."""
+    if _out_of_china(lon, lat):
+        return lon, lat
+    dlat = _transform_lat(lon - 105.0, lat - 35.0)
+    dlon = _transform_lon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """GCJ-02 lon/lat -> WGS-84 lon/lat (degrees), by fixed-point iteration to about 1 cm."""
+    wlon, wlat = lon, lat
+    for _ in range(_INVERSE_MAX_ITER):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        dlon, dlat = glon - lon, glat - lat
+        wlon, wlat = wlon - dlon, wlat - dlat
+        if abs(dlon) < _INVERSE_TOL_DEG and abs(dlat) < _INVERSE_TOL_DEG:
+            break
+    return wlon, wlat
+
+
+@lru_cache(maxsize=2)
+def _transformer(inverse: bool) -> Transformer:
+    if inverse:
+        return Transformer.from_crs(UTM48N, "EPSG:4326", always_xy=True)
+    return Transformer.from_crs("EPSG:4326", UTM48N, always_xy=True)
+
+
+def to_utm(
+    lons: npt.ArrayLike, lats: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """WGS-84 lon/lat (degrees) -> UTM zone 48N easting/northing (metres), vectorised."""
+    x, y = _transformer(False).transform(np.asarray(lons, float), np.asarray(lats, float))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def from_utm(
+    xs: npt.ArrayLike, ys: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """UTM zone 48N easting/northing (metres) -> WGS-84 lon/lat (degrees), vectorised."""
+    lon, lat = _transformer(True).transform(np.asarray(xs, float), np.asarray(ys, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def geometry_to_utm(geometry: BaseGeometry) -> BaseGeometry:
+    """A WGS-84 shapely geometry in UTM 48N metres."""
+    return shapely.transform(geometry, lambda xy: np.column_stack(to_utm(xy[:, 0], xy[:, 1])))
+
+
+def geometry_from_utm(geometry: BaseGeometry) -> BaseGeometry:
+    """A UTM 48N shapely geometry back in WGS-84 lon/lat."""
+    return shapely.transform(geometry, lambda xy: np.column_stack(from_utm(xy[:, 0], xy[:, 1])))

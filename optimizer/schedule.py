@@ -1,0 +1,50 @@
+"""Earliest-time schedule of a route given its departure and where the lunch break falls."""
+
+from __future__ import annotations
+
+from optimizer.problem import Problem
+
+
+def lunch_required(problem: Problem, vehicle: int, departure: int, arrival: int) -> bool:
+    """True when a route from `departure` to `arrival` (s) leaves no room for the lunch break.
+
+    The break may be taken before the route starts (it ends by the departure) or after it
+    ends (it starts by `latest` once the vehicle is back); otherwise it must fall inside.
+    """
+    lunch = problem.vehicles[vehicle].lunch
+    if lunch is None:
+        return False
+    return departure < lunch.earliest + lunch.duration and arrival > lunch.latest
+
+
+def forward_schedule(
+    problem: Problem,
+    vehicle: int,
+    nodes: list[int],
+    departure: int,
+    lunch_gap: int | None,
+) -> tuple[list[int], int | None]:
+    """Earliest service starts (s) along `nodes` when leaving the start depot at `departure`.
+
+    Returns the route's `times` (departure, service start at each node, arrival at the end)
+    and the lunch start. `lunch_gap` k puts the break between stop k and stop k+1 of
+    [start, *nodes, end], started as soon as the previous service is over and the break's
+    window is open; the break may overlap the drive and any wait, never a service.
+    If the schedule the solver found is feasible, this one is too and no later anywhere.
+    """
+    veh = problem.vehicles[vehicle]
+    stops = [veh.start, *nodes, veh.end]
+    durations = problem.durations[veh.profile]
+    times = [departure]
+    lunch_start: int | None = None
+    for k in range(len(stops) - 1):
+        here, there = stops[k], stops[k + 1]
+        ready = times[k] + int(problem.service[here])
+        arrive = ready + int(durations[here, there])
+        if k == lunch_gap and veh.lunch is not None:
+            lunch_start = max(ready, veh.lunch.earliest)
+            arrive = max(arrive, lunch_start) + veh.lunch.duration
+        if k + 1 < len(stops) - 1:
+            arrive = max(arrive, int(problem.time_windows[there, 0]))
+        times.append(arrive)
+    return times, lunch_start
