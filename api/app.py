@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api import routes_data, routes_manifests, routes_plans, routes_vroom
+from api.auth import KeyCache
 from api.db import default_db_url, make_engine
-from api.deps import PlanCache, workspace
+from api.deps import Lru, workspace
 from api.jobs import JobManager
 from api.migrate import migrate
 
@@ -58,7 +59,9 @@ def create_app(
     app.state.db_url = url
     app.state.engine = engine
     app.state.jobs = JobManager(engine, url, max_workers=max_workers)
-    app.state.plans = PlanCache()
+    app.state.plans = Lru(8)
+    app.state.results = Lru(512)
+    app.state.key_cache = KeyCache()
     app.state.vroom = routes_vroom.VroomPool()
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_rows = max_rows

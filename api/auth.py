@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.db import ApiKey, reading, writing
 
@@ -72,10 +74,30 @@ def verify_key(engine: Engine, key: str) -> Principal | None:
     return Principal(key_id=row.key_id, role=row.role, vehicle_id=row.vehicle_id)
 
 
-def require(*roles: str) -> Callable[[Request], Principal]:
+class KeyCache:
+    """Keys verified in the last `ttl_s` seconds, by digest, so reads skip the key lookup."""
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self.ttl_s = ttl_s
+        self._seen: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        """The cached principal of `key`, if verified recently."""
+        hit = self._seen.get(hashlib.sha256(key.encode()).hexdigest())
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def put(self, key: str, principal: Principal) -> None:
+        """Remember a verified key."""
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        self._seen[digest] = (time.monotonic() + self.ttl_s, principal)
+
+
+def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency admitting a valid bearer key of one of `roles` (401 / 403)."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
@@ -84,7 +106,13 @@ def require(*roles: str) -> Callable[[Request], Principal]:
                 "missing API key: send Authorization: Bearer KEY",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        principal = verify_key(request.app.state.engine, key.strip())
+        key = key.strip()
+        cache: KeyCache = request.app.state.key_cache
+        principal = cache.get(key)
+        if principal is None:
+            principal = await run_in_threadpool(verify_key, request.app.state.engine, key)
+            if principal is not None:
+                cache.put(key, principal)
         if principal is None:
             raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
         if principal.role not in roles:

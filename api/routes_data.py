@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Dispatcher, Reader
 from api.db import FleetVersion, PlanJob, reading, writing
-from api.deps import engine_of, plan_cache, workspace
+from api.deps import done_plan, engine_of, memo, workspace
 from api.manifest_store import load_parcels
 
 router = APIRouter(prefix="/v1", tags=["data"])
@@ -29,8 +32,16 @@ def _points_body() -> bytes:
     return json.dumps({"points": network_points(workspace())}, ensure_ascii=False).encode()
 
 
+@functools.cache
+def _default_fleet_toml() -> str:
+    """The default fleet as TOML (fixed while the server runs)."""
+    from dispatch.service import fleet_toml
+
+    return fleet_toml(workspace().fleet)
+
+
 @router.get("/network/points", summary="Hub, town stations and village service points")
-def get_points(_: Reader) -> Response:
+async def get_points(_: Reader) -> Response:
     """Every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s."""
     return Response(_points_body(), media_type="application/json")
 
@@ -41,23 +52,19 @@ def get_points(_: Reader) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/toml": {}}}},
 )
-def get_fleet(request: Request, _: Reader) -> Response:
+async def get_fleet(request: Request, _: Reader) -> Response:
     """The fleet (TOML): the last one PUT, else the default Yongchuan fleet."""
-    from dispatch.service import fleet_toml
-
     with reading(engine_of(request)) as session:
         latest = session.scalars(
             select(FleetVersion).order_by(FleetVersion.id.desc()).limit(1)
         ).first()
-    text = latest.toml if latest else fleet_toml(workspace().fleet)
+    text = latest.toml if latest else _default_fleet_toml()
     return Response(text.encode(), media_type="application/toml; charset=utf-8")
 
 
 @router.put("/fleet", summary="Replace the fleet (TOML text body)")
 async def put_fleet(request: Request, _: Dispatcher) -> dict[str, Any]:
     """Check and store a new fleet; plans started afterwards use it. 422 names the bad key."""
-    from starlette.concurrency import run_in_threadpool
-
     from dispatch.service import fleet_from_toml
 
     data = await request.body()
@@ -71,11 +78,7 @@ async def put_fleet(request: Request, _: Dispatcher) -> dict[str, Any]:
         fleet = await run_in_threadpool(fleet_from_toml, text, workspace())
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    with writing(engine_of(request)) as session:
-        version = FleetVersion(toml=text)
-        session.add(version)
-        session.flush()
-        version_id = version.id
+    version_id = await run_in_threadpool(_store_fleet, engine_of(request), text)
     return {
         "fleet_version": version_id,
         "vehicle_types": len(fleet.types),
@@ -83,18 +86,27 @@ async def put_fleet(request: Request, _: Dispatcher) -> dict[str, Any]:
     }
 
 
-def _town_rows(request: Request, job: PlanJob) -> list[dict[str, Any]]:
+def _store_fleet(engine: Engine, text: str) -> int:
+    """Store a checked fleet; its version number."""
+    with writing(engine) as session:
+        version = FleetVersion(toml=text)
+        session.add(version)
+        session.flush()
+        return version.id
+
+
+def _town_rows(request: Request, plan_id: str) -> list[dict[str, Any]]:
     """Per-town KPIs of one done plan."""
     from dispatch.service import town_kpis
 
-    _, plan = plan_cache(request).get(engine_of(request), job.plan_id)
+    job, plan = done_plan(request, plan_id)
     with reading(engine_of(request)) as session:
         parcels = load_parcels(session, job.request["manifest_ids"])
     return town_kpis(workspace(), plan, parcels)
 
 
 @router.get("/kpis", summary="KPIs per town per day from finished plans")
-def get_kpis(
+async def get_kpis(
     request: Request,
     _: Reader,
     date_from: Annotated[dt.date, Query(alias="from")],
@@ -106,16 +118,16 @@ def get_kpis(
     if (date_to - date_from).days >= MAX_KPI_DAYS:
         raise HTTPException(422, f"at most {MAX_KPI_DAYS} days per request")
     with reading(engine_of(request)) as session:
-        jobs = session.scalars(
-            select(PlanJob)
+        jobs = session.execute(
+            select(PlanJob.plan_id, PlanJob.date)
             .where(PlanJob.status == "done", PlanJob.date.between(date_from, date_to))
             .order_by(PlanJob.date, PlanJob.created_at)
         ).all()
-    latest: dict[dt.date, PlanJob] = {}
-    for job in jobs:
-        latest[job.date] = job  # later created wins
+    latest: dict[dt.date, str] = {}
+    for plan_id, day in jobs:
+        latest[day] = plan_id  # later created wins
     rows = []
-    for day, job in sorted(latest.items()):
-        for town in _town_rows(request, job):
-            rows.append({"date": day.isoformat(), "plan_id": job.plan_id, **town})
+    for day, plan_id in sorted(latest.items()):
+        towns = await memo(request, ("kpis", plan_id), partial(_town_rows, request, plan_id))
+        rows += [{"date": day.isoformat(), "plan_id": plan_id, **town} for town in towns]
     return {"from": date_from.isoformat(), "to": date_to.isoformat(), "towns": rows}

@@ -122,7 +122,7 @@ async def upload_manifest(
 
 
 @router.get("", summary="List stored manifests")
-def get_manifests(
+async def get_manifests(
     request: Request,
     _: Dispatcher,
     date: Annotated[dt.date | None, Query(description="only manifests of this day")] = None,

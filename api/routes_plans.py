@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from api.auth import Dispatcher, Principal, Reader, SheetReader
 from api.db import FleetVersion, PlanJob, reading
-from api.deps import engine_of, plan_cache, workspace
+from api.deps import done_plan, engine_of, memo, workspace
 from api.jobs import JobManager, create_job, job_head
 from api.manifest_store import load_parcels, missing_manifests
 
@@ -81,13 +82,13 @@ def start_plan(
 
 
 @router.get("", summary="List plan jobs")
-def list_plans(
+async def list_plans(
     request: Request,
     _: Reader,
     date: Annotated[dt.date | None, Query()] = None,
 ) -> dict[str, Any]:
     """Plan jobs (of `date` if given), newest first, without their plans."""
-    query = select(PlanJob).order_by(PlanJob.created_at.desc())
+    query = select(PlanJob).options(defer(PlanJob.plan_json)).order_by(PlanJob.created_at.desc())
     if date is not None:
         query = query.where(PlanJob.date == date)
     with reading(engine_of(request)) as session:
@@ -95,7 +96,7 @@ def list_plans(
 
 
 @router.get("/{plan_id}", summary="Status of a plan job, and its plan when done")
-def get_plan(
+async def get_plan(
     plan_id: str,
     request: Request,
     _: Reader,
@@ -189,17 +190,40 @@ def replan_plan(
     return _accepted(response, new_id)
 
 
-def _route(
-    request: Request, principal: Principal, plan_id: str, route_id: str
-) -> tuple[PlanJob, dict[str, Any], dict[str, Any]]:
-    """The job, plan and route; 404 unknown, 403 a driver asking for another vehicle."""
-    job, plan = plan_cache(request).get(engine_of(request), plan_id)
+def _route(request: Request, plan_id: str, route_id: str) -> tuple[PlanJob, dict[str, Any]]:
+    """The job and one route of a done plan; 404 when there is no such route."""
+    job, plan = done_plan(request, plan_id)
     route = next((r for r in plan.get("routes", []) if r.get("route_id") == route_id), None)
     if route is None:
         raise HTTPException(404, f"plan {plan_id} has no route {route_id}")
-    if principal.role == "driver" and route.get("vehicle_id") != principal.vehicle_id:
+    return job, route
+
+
+def _sheet_csv(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
+    """(vehicle id, CSV bytes) of a route sheet."""
+    from dispatch.service import route_sheet_csv
+
+    job, route = _route(request, plan_id, route_id)
+    numbers = {t for stop in route.get("stops", []) for t in (*stop["load"], *stop["drop"])}
+    with reading(engine_of(request)) as session:
+        parcels = load_parcels(session, job.request["manifest_ids"], numbers)
+    plan = done_plan(request, plan_id)[1]
+    return route["vehicle_id"], route_sheet_csv(workspace(), plan, route_id, parcels).encode()
+
+
+def _sheet_geojson(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
+    """(vehicle id, GeoJSON bytes) of a route."""
+    from dispatch.service import route_geojson
+
+    _, route = _route(request, plan_id, route_id)
+    doc = route_geojson(workspace(), done_plan(request, plan_id)[1], route_id)
+    return route["vehicle_id"], json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _only_own_vehicle(principal: Principal, vehicle_id: str, route_id: str) -> None:
+    """403 when a driver asks for a route of another vehicle."""
+    if principal.role == "driver" and vehicle_id != principal.vehicle_id:
         raise HTTPException(403, f"route {route_id} is not on your vehicle")
-    return job, plan, route
 
 
 @router.get(
@@ -207,22 +231,19 @@ def _route(
     summary="Route sheet (CSV) for the driver",
     response_class=Response,
 )
-def route_sheet(
+async def route_sheet(
     plan_id: str,
     route_id: str,
     request: Request,
     principal: SheetReader,
 ) -> Response:
     """The route's stop list as CSV (UTF-8 with BOM so spreadsheet programs read Chinese)."""
-    from dispatch.service import route_sheet_csv
-
-    job, plan, route = _route(request, principal, plan_id, route_id)
-    numbers = {t for stop in route.get("stops", []) for t in (*stop["load"], *stop["drop"])}
-    with reading(engine_of(request)) as session:
-        parcels = load_parcels(session, job.request["manifest_ids"], numbers)
-    text = route_sheet_csv(workspace(), plan, route_id, parcels)
+    vehicle_id, body = await memo(
+        request, ("csv", plan_id, route_id), lambda: _sheet_csv(request, plan_id, route_id)
+    )
+    _only_own_vehicle(principal, vehicle_id, route_id)
     return Response(
-        ("\ufeff" + text).encode(),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{plan_id}-{route_id}.csv"'},
     )
@@ -232,15 +253,15 @@ def route_sheet(
     "/{plan_id}/routes/{route_id}/sheet.geojson",
     summary="Route as GeoJSON (stops and path)",
 )
-def route_sheet_geojson(
+async def route_sheet_geojson(
     plan_id: str,
     route_id: str,
     request: Request,
     principal: SheetReader,
 ) -> Response:
     """The route as a GeoJSON FeatureCollection."""
-    from dispatch.service import route_geojson
-
-    _, plan, _ = _route(request, principal, plan_id, route_id)
-    doc = route_geojson(workspace(), plan, route_id)
-    return Response(json.dumps(doc, ensure_ascii=False).encode(), media_type="application/geo+json")
+    vehicle_id, body = await memo(
+        request, ("geojson", plan_id, route_id), lambda: _sheet_geojson(request, plan_id, route_id)
+    )
+    _only_own_vehicle(principal, vehicle_id, route_id)
+    return Response(body, media_type="application/geo+json")

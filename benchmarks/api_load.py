@@ -7,7 +7,8 @@ and, while it runs, lets `--clients` readers each send up to `--requests` GETs r
 the read endpoints. Prints p50/p95/max latency per endpoint (ms). Bounded in count and time;
 loopback only.
 
-    .venv/bin/python -m benchmarks.api_load [--clients 50] [--requests 40] [--time-limit 60]
+    .venv/bin/python -m benchmarks.api_load [--clients 50] [--requests 40] [--think-ms 250] \\
+        [--time-limit 60] [--parcels 10000]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -97,9 +99,20 @@ def _wait(c: httpx.Client, plan_id: str, statuses: tuple[str, ...], limit_s: flo
 
 
 async def _readers(
-    base: str, key: str, paths: list[tuple[str, str]], clients: int, requests: int, until: float
+    base: str,
+    key: str,
+    paths: list[tuple[str, str]],
+    clients: int,
+    requests: int,
+    until: float,
+    think_s: float,
 ) -> dict[str, list[float]]:
-    """`clients` concurrent readers, each up to `requests` GETs or until `until`."""
+    """`clients` concurrent readers, each up to `requests` GETs or until `until`.
+
+    Each reader waits a random 0..2*`think_s` (mean `think_s`) between its requests, as a
+    polling dashboard does; 0 makes a closed loop that measures saturation instead.
+    """
+    rng = random.Random(0)
     latencies: dict[str, list[float]] = {name: [] for name, _ in paths}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {key}"}
@@ -117,12 +130,14 @@ async def _readers(
                 latencies[name].append((time.perf_counter() - t0) * 1000)
                 if r.status_code != 200:
                     raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
+                if think_s > 0:
+                    await asyncio.sleep(rng.uniform(0, 2 * think_s))
 
         await asyncio.gather(*(reader(k) for k in range(clients)))
     return latencies
 
 
-def run(clients: int, requests: int, time_limit_s: float, parcels: int) -> None:
+def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s: float) -> None:
     """Run the benchmark and print its numbers."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -175,14 +190,15 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int) -> None:
             ]
             started = time.monotonic()
             latencies = asyncio.run(
-                _readers(base, key, paths, clients, requests, started + time_limit_s)
+                _readers(base, key, paths, clients, requests, started + time_limit_s, think_s)
             )
             elapsed = time.monotonic() - started
             still = c.get(f"/v1/plans/{plan_id}").json()
             c.delete(f"/v1/plans/{plan_id}")
         total = sum(len(v) for v in latencies.values())
         print(
-            f"{clients} readers, {total} requests in {elapsed:.1f} s while the "
+            f"{clients} readers (mean think {think_s * 1000:.0f} ms), {total} requests in "
+            f"{elapsed:.1f} s while the "
             f"{parcels}-parcel solve ran (status at the end: {still['status']}, "
             f"progress {still['progress']:.2f})"
         )
@@ -216,8 +232,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="GETs per client at most")
     parser.add_argument("--time-limit", type=float, default=60.0, help="solve time limit (s)")
     parser.add_argument("--parcels", type=int, default=10_000)
+    parser.add_argument(
+        "--think-ms", type=float, default=250.0, help="mean pause between a reader's GETs"
+    )
     args = parser.parse_args()
-    run(args.clients, args.requests, args.time_limit, args.parcels)
+    run(args.clients, args.requests, args.time_limit, args.parcels, args.think_ms / 1000)
 
 
 if __name__ == "__main__":

@@ -199,13 +199,15 @@ def write_plan_outputs(
 ) -> list[Path]:
     """Write plan.json, routes.geojson and sheets/<route_id>.csv into `out_dir`, all or nothing.
 
-    Files are written into a temporary directory beside `out_dir` which then replaces
-    `out_dir` as a whole (a previous `out_dir` is removed only once the new one is in place),
-    so a failure leaves either the old directory or nothing. Returns the written paths.
+    Everything is first written into a temporary folder inside `out_dir`; only once all of it
+    is there are the files moved into place (each move atomic), replacing a previous plan's
+    outputs and leaving anything else in `out_dir` (such as manifests/) alone. A failure
+    while writing leaves `out_dir` as it was. Returns the written paths.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".plan.", suffix=".tmp", dir=out_dir))
     try:
         names = [Path("plan.json"), Path("routes.geojson")]
         _write_json(tmp / names[0], plan)
@@ -216,10 +218,13 @@ def write_plan_outputs(
             rows = sheet_rows(plan, route["route_id"], points, parcels)
             write_sheet_csv(rows, tmp / name)
             names.append(name)
-        _swap_into_place(tmp, out_dir)
+        _swap_into_place(tmp / "sheets", out_dir / "sheets")
+        for name in names[:2]:
+            os.replace(tmp / name, out_dir / name)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(out_dir if created else tmp, ignore_errors=True)
         raise
+    shutil.rmtree(tmp, ignore_errors=True)
     return [out_dir / n for n in names]
 
 

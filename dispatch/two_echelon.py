@@ -26,6 +26,8 @@ from dispatch.workspace import Workspace
 
 MODES = ("auto", "via_station", "direct")
 HUB = "HUB"
+#: Improving solutions the per-town cost estimates search (small problems, fast and stable).
+ESTIMATE_SOLUTIONS = 10
 
 Progress = Callable[[float, int | None], None]
 
@@ -93,7 +95,9 @@ def plan_trips(
     by_town: dict[str, list[Parcel]] = defaultdict(list)
     for p in carried:
         by_town[ws.point(p.point_id).town_id].append(p)
-    choices = day.choose(by_town, mode, budget)
+    # Estimates leave out the lunch break: it costs the same either way and slows the search.
+    rough = replace(fleet, settings=replace(fleet.settings, lunch_duration_s=0))
+    choices = _Day(ws, rough, date).choose(by_town, mode, budget)
     report(0.15, None)
 
     # Which parcels go through a station, which straight from the hub.
@@ -250,6 +254,7 @@ class _Day:
         echelon: int,
         time_limit_s: float,
         earliest: int = 0,
+        solution_limit: int | None = None,
     ) -> LegResult:
         """Serve jobs in waves of trips: every vehicle's next trip, then again for what is left.
 
@@ -265,7 +270,15 @@ class _Day:
             slots = self.slots(vehicles, busy, earliest)
             if not slots:
                 break
-            leg = solve_leg(self.ws, self.fleet, left, slots, echelon=echelon, time_limit_s=limit)
+            leg = solve_leg(
+                self.ws,
+                self.fleet,
+                left,
+                slots,
+                echelon=echelon,
+                time_limit_s=limit,
+                solution_limit=solution_limit,
+            )
             if not leg.trips:
                 break
             trips += leg.trips
@@ -369,7 +382,7 @@ class _Day:
                     fixed = "direct"
                 out[st.point_id] = TownChoice(st.point_id, st.name, fixed)
                 continue
-            limit = budget.of("choose", 2 * len(stations))
+            limit = max(1.0, budget.of("choose", 2 * len(stations)))
             waiting = [p for p in parcels if self.may_wait(p, st.point_id)]
             direct = self._estimate_direct(waiting, limit)
             via = self._estimate_via(st.point_id, waiting, limit)
@@ -382,7 +395,9 @@ class _Day:
         if not parcels:
             return 0
         jobs, _ = self.jobs(parcels, self.hub_vehicles)
-        leg = self.waves(jobs, self.hub_vehicles, {}, echelon=1, time_limit_s=limit)
+        leg = self.waves(
+            jobs, self.hub_vehicles, {}, echelon=1, time_limit_s=limit, solution_limit=ESTIMATE_SOLUTIONS
+        )
         return None if leg.unserved else leg.cost_fen
 
     def _estimate_via(self, town_id: str, parcels: Sequence[Parcel], limit: float) -> int | None:
@@ -394,7 +409,15 @@ class _Day:
         if big:
             return None
         ready = self.fleet.settings.station_deadline_s + self.fleet.settings.sort_time_s
-        leg = self.waves(jobs, vehicles, {}, echelon=2, time_limit_s=limit, earliest=ready)
+        leg = self.waves(
+            jobs,
+            vehicles,
+            {},
+            echelon=2,
+            time_limit_s=limit,
+            earliest=ready,
+            solution_limit=ESTIMATE_SOLUTIONS,
+        )
         if leg.unserved:
             return None
         return leg.cost_fen + self._trunk_share(town_id, parcels)

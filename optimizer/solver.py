@@ -268,11 +268,12 @@ class _RoutingModel:
                 self.routing.AddDisjunction([index], penalty * COST_SCALE)
 
     def _add_pairs(self) -> None:
+        """Shipments: both ends served or neither, by one vehicle, pickup first (the routing
+        model's precedence; no cumul constraint, which would bind unserved pairs too)."""
         for pickup, drop in self.problem.pairs:
             p, d = self._index(pickup), self._index(drop)
             self.routing.AddPickupAndDelivery(p, d)
             self.solver.Add(self.routing.VehicleVar(p) == self.routing.VehicleVar(d))
-            self.solver.Add(self.time.CumulVar(p) <= self.time.CumulVar(d))
 
     def _add_trip_chains(self) -> None:
         """Trips of one group run in list order: trip k+1 is used only if trip k is, and

@@ -260,3 +260,16 @@ def test_bad_input_is_refused() -> None:
     windows[2] = (100, 50)
     with pytest.raises(ValueError, match="node 2"):
         solve(replace(problem, time_windows=windows), FAST)
+
+
+def test_impossible_optional_pair_is_dropped_alone() -> None:
+    """A pair whose pickup opens only after its drop closes cannot be served; the rest can."""
+    problem = grid_problem(RING, vehicles=fleet(2))
+    windows = problem.time_windows.copy()
+    windows[8] = (10 * HOUR, 11 * HOUR)
+    windows[9] = (8 * HOUR, 9 * HOUR)
+    penalty = problem.penalty.copy()
+    penalty[[8, 9]] = 10**6
+    solution = solved(replace(problem, time_windows=windows, penalty=penalty, pairs=[(8, 9)]))
+    assert solution.unserved == [8, 9]
+    assert solution.stats["penalty"] == 2 * 10**6
