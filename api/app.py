@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import routes_data, routes_manifests, routes_plans, routes_vroom
 from api.auth import KeyCache
@@ -19,6 +21,31 @@ from api.migrate import migrate
 #: Largest manifest upload (bytes) and most rows per manifest.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
+
+
+class ServerTiming:
+    """ASGI middleware adding `Server-Timing: app;dur=<ms>` (time inside the app) to responses."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - started) * 1000
+                headers = [
+                    *message.get("headers", []),
+                    (b"server-timing", f"app;dur={ms:.2f}".encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, timed_send)
 
 
 def create_app(
@@ -74,4 +101,5 @@ def create_app(
 
     for module in (routes_manifests, routes_plans, routes_data, routes_vroom):
         app.include_router(module.router)
+    app.add_middleware(ServerTiming)
     return app

@@ -106,14 +106,16 @@ async def _readers(
     requests: int,
     until: float,
     think_s: float,
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """`clients` concurrent readers, each up to `requests` GETs or until `until`.
 
     Each reader waits a random 0..2*`think_s` (mean `think_s`) between its requests, as a
     polling dashboard does; 0 makes a closed loop that measures saturation instead.
+    Returns latencies seen by the clients and the server's own time (Server-Timing), in ms.
     """
     rng = random.Random(0)
     latencies: dict[str, list[float]] = {name: [] for name, _ in paths}
+    inside: dict[str, list[float]] = {name: [] for name, _ in paths}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(
@@ -128,13 +130,14 @@ async def _readers(
                 t0 = time.perf_counter()
                 r = await client.get(path)
                 latencies[name].append((time.perf_counter() - t0) * 1000)
+                inside[name].append(float(r.headers["server-timing"].split("dur=")[1]))
                 if r.status_code != 200:
                     raise RuntimeError(f"{path}: {r.status_code} {r.text[:200]}")
                 if think_s > 0:
                     await asyncio.sleep(rng.uniform(0, 2 * think_s))
 
         await asyncio.gather(*(reader(k) for k in range(clients)))
-    return latencies
+    return latencies, inside
 
 
 def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s: float) -> None:
@@ -189,7 +192,7 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s:
                 ("GET /v1/kpis", f"/v1/kpis?from={SMALL_DAY}&to={SMALL_DAY}"),
             ]
             started = time.monotonic()
-            latencies = asyncio.run(
+            latencies, inside = asyncio.run(
                 _readers(base, key, paths, clients, requests, started + time_limit_s, think_s)
             )
             elapsed = time.monotonic() - started
@@ -202,18 +205,15 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s:
             f"{parcels}-parcel solve ran (status at the end: {still['status']}, "
             f"progress {still['progress']:.2f})"
         )
-        print(f"{'endpoint':36} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-        everything: list[float] = []
-        for name, values in latencies.items():
-            everything += values
+        print(f"{'':36} {'':>5} {'client-observed (ms)':>26}   {'in the server (ms)':>17}")
+        print(f"{'endpoint':36} {'n':>5} {'p50':>8} {'p95':>8} {'max':>8}   {'p50':>8} {'p95':>8}")
+        for name in [*latencies, "all reads"]:
+            seen = latencies.get(name) or [v for vs in latencies.values() for v in vs]
+            own = inside.get(name) or [v for vs in inside.values() for v in vs]
             print(
-                f"{name:36} {len(values):5d} {_pct(values, 50):8.1f} {_pct(values, 95):8.1f} "
-                f"{max(values):8.1f}"
+                f"{name:36} {len(seen):5d} {_pct(seen, 50):8.1f} {_pct(seen, 95):8.1f} "
+                f"{max(seen):8.1f}   {_pct(own, 50):8.1f} {_pct(own, 95):8.1f}"
             )
-        print(
-            f"{'all reads':36} {len(everything):5d} {_pct(everything, 50):8.1f} "
-            f"{_pct(everything, 95):8.1f} {max(everything):8.1f}"
-        )
 
 
 def _pct(values: list[float], q: int) -> float:
