@@ -7,9 +7,9 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from api.db import Manifest, ParcelRow, iso_utc, reading, writing
 from dispatch.parcel import InputError, ManifestError, Parcel
 
 _CHUNK = 500
+_FIELDS = [f.name for f in dataclasses.fields(Parcel)]
+_PARCELS = cast(Table, ParcelRow.__table__)  # Core insert: several times faster than the ORM
 
 
 def content_hash(data: bytes) -> str:
@@ -133,7 +135,7 @@ def store_manifest(
             )
             session.add(m)
             session.flush()
-            session.execute(insert(ParcelRow), [_row(m.manifest_id, day, p) for p in parcels])
+            session.execute(insert(_PARCELS), [_row(m.manifest_id, day, p) for p in parcels])
             return manifest_info(m), True
     except IntegrityError:
         # A concurrent upload of the same bytes (or clashing numbers) won the race.
@@ -145,7 +147,10 @@ def store_manifest(
 
 def _row(manifest_id: str, date: dt.date, p: Parcel) -> dict[str, Any]:
     """A parcels-table row for `p`."""
-    return {"manifest_id": manifest_id, "date": date, **dataclasses.asdict(p)}
+    row = {name: getattr(p, name) for name in _FIELDS}
+    row["manifest_id"] = manifest_id
+    row["date"] = date
+    return row
 
 
 def missing_manifests(engine: Engine, manifest_ids: Iterable[str]) -> list[str]:
@@ -156,9 +161,6 @@ def missing_manifests(engine: Engine, manifest_ids: Iterable[str]) -> list[str]:
             session.scalars(select(Manifest.manifest_id).where(Manifest.manifest_id.in_(ids)))
         )
     return sorted(ids - found)
-
-
-_FIELDS = [f.name for f in dataclasses.fields(Parcel)]
 
 
 def load_parcels(

@@ -83,9 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", type=Path)
     args = ap.parse_args(argv)
-    rows = [
-        run_demo(n, m, args.time_limit, args.seed) for n in args.parcels for m in args.modes
-    ]
+    rows = [run_demo(n, m, args.time_limit, args.seed) for n in args.parcels for m in args.modes]
     table = Table(title="ruraldispatch demo, end to end")
     for col in rows[0]:
         table.add_column(col, justify="right")

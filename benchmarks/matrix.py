@@ -1,6 +1,6 @@
 """Travel-matrix benchmark: all service points, each vehicle profile, uncached.
 
-    python -m benchmarks.matrix [--network FILE] [--repeat 5]
+python -m benchmarks.matrix [--network FILE] [--repeat 5]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ this module keeps the mapping between its indices and jobs, vehicles and points.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,6 +18,10 @@ from dispatch.workspace import Workspace, profile_of
 from optimizer.problem import MANDATORY, Break, Problem, Vehicle
 from optimizer.solver import SolveParams, solve
 from optimizer.validate import validate
+
+
+#: Time allowed (s) to find a first solution when the leg's own budget found none.
+FIRST_SOLUTION_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,9 @@ def solve_leg(
         if key not in profile_index:
             profile_index[key] = len(profiles)
             profiles.append(key)
-            d, m = ws.submatrices(fleet.types[t], loc_points)
-            distances.append(d.astype(np.int64))
-            durations.append(m.astype(np.int64))
+            dist, dur = ws.submatrices(fleet.types[t], loc_points)
+            distances.append(dist.astype(np.int64))
+            durations.append(dur.astype(np.int64))
 
     n = len(loc_points)
     delivery = np.zeros((n, 2), dtype=np.int64)
@@ -188,15 +192,16 @@ def solve_leg(
     # Path-building first solutions stall on the exact pickup-and-delivery load model;
     # insertion builds a first plan at once there.
     first = "PARALLEL_CHEAPEST_INSERTION" if pickup.any() else "AUTOMATIC"
-    solution = solve(
-        problem,
-        SolveParams(
-            time_limit_s=time_limit_s,
-            solution_limit=solution_limit,
-            initial_routes=initial,
-            first_solution=first,
-        ),
+    params = SolveParams(
+        time_limit_s=time_limit_s,
+        solution_limit=solution_limit,
+        initial_routes=initial,
+        first_solution=first,
     )
+    solution = solve(problem, params)
+    if solution.status == "failed":
+        # The budget ran out before a first solution: take the first one, however long.
+        solution = solve(problem, replace(params, time_limit_s=FIRST_SOLUTION_S, solution_limit=1))
     faults = validate(problem, solution)
     if faults:
         raise RuntimeError("optimizer returned an invalid solution: " + "; ".join(faults[:5]))

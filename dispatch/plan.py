@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -80,7 +81,7 @@ def _stops(ws: Workspace, fleet: Fleet, trip: Trip) -> tuple[list[dict[str, Any]
     )
     metres = sum(
         ws.travel_m(trip.vtype.name, a["point_id"], b["point_id"], fleet)
-        for a, b in zip(stops, stops[1:], strict=False)
+        for a, b in itertools.pairwise(stops)
     )
     return stops, metres
 

@@ -147,7 +147,7 @@ def fleet_from_toml(text: str, ws: Workspace) -> Fleet:
 def _route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:
     for r in plan["routes"]:
         if r["route_id"] == route_id:
-            return r  # type: ignore[no-any-return]
+            return r
     raise KeyError(route_id)
 
 

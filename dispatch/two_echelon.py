@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle
 from dispatch.jobs import Job, make_jobs
-from dispatch.legs import LegResult, TripSlot, Trip, may_serve, solve_leg
+from dispatch.legs import LegResult, Trip, TripSlot, may_serve, service_time, solve_leg
 from dispatch.parcel import Parcel
 from dispatch.reasons import Unassigned, reason
 from dispatch.workspace import Workspace
@@ -28,6 +28,10 @@ MODES = ("auto", "via_station", "direct")
 HUB = "HUB"
 #: Improving solutions the per-town cost estimates search (small problems, fast and stable).
 ESTIMATE_SOLUTIONS = 10
+#: A leg's first wave gets at least FLOOR_S + FLOOR_PER_JOB_S per job (s): below that the
+#: search stops before it has placed every job it could, and later waves miss the deadlines.
+FLOOR_S = 0.1
+FLOOR_PER_JOB_S = 0.02
 
 Progress = Callable[[float, int | None], None]
 
@@ -126,48 +130,64 @@ def plan_trips(
     all_e1 = e1_jobs + [j for js in feeder.values() for j in js]
     leg1 = day.waves(all_e1, day.hub_vehicles, {}, echelon=1, time_limit_s=budget.of("e1"))
     trips = list(leg1.trips)
-    unassigned += day.explain_jobs(leg1.unserved, day.hub_vehicles)
+    feeders = {id(j) for js in feeder.values() for j in js}
+    unassigned += day.explain_jobs(
+        [j for j in leg1.unserved if id(j) not in feeders], day.hub_vehicles
+    )
     report(0.65, leg1.cost_fen)
 
     # Leg 2: village runs from each station, after the feeder parcels arrived and were sorted.
     arrived = _arrivals(leg1)
-    e2_count = max(1, len(via))
-    collect_jobs: list[Job] = []
-    stranded: set[str] = set()  # fed to a station but no village run there can take them
+    unfed = {p.tracking_no for j in leg1.unserved if id(j) in feeders for p in j.deliveries}
+    town_jobs: dict[str, list[Job]] = {}
     for town_id, ps in sorted(via.items()):
-        fed = {p.tracking_no for j in feeder[town_id] for p in j.deliveries} - {
-            p.tracking_no for j in leg1.unserved for p in j.deliveries
-        }
-        ready = arrived.get(town_id, 0) + fleet.settings.sort_time_s
-        town_parcels = [p for p in ps if p.kind == "pickup" or p.tracking_no in fed]
+        town_parcels = [p for p in ps if p.kind == "pickup" or p.tracking_no not in unfed]
         vehicles = day.station_vehicles(town_id)
-        jobs, big = day.jobs(town_parcels, vehicles)
+        town_jobs[town_id], big = day.jobs(town_parcels, vehicles)
         unassigned += day.explain_all(big, vehicles, "too_large")
+    e2_jobs = max(1, sum(len(js) for js in town_jobs.values()))
+    collect_jobs: list[Job] = []
+    # Parcels that missed their feeder run or that no village run could take: the hub
+    # serves them directly in the afternoon.
+    leftover = [p for ps in via.values() for p in ps if p.tracking_no in unfed]
+    for town_id, jobs in town_jobs.items():
         leg2 = day.waves(
-            jobs, vehicles, {}, echelon=2, time_limit_s=budget.of("e2", e2_count), earliest=ready
+            jobs,
+            day.station_vehicles(town_id),
+            {},
+            echelon=2,
+            time_limit_s=budget.of("e2") * len(jobs) / e2_jobs,
+            earliest=arrived.get(town_id, 0) + fleet.settings.sort_time_s,
         )
         trips += leg2.trips
-        unassigned += day.explain_jobs(leg2.unserved, vehicles)
-        stranded |= {p.tracking_no for j in leg2.unserved for p in j.deliveries}
+        leftover += [p for j in leg2.unserved for p in j.parcels]
         collect_jobs += _produce_at_station(leg2, town_id)
-    if stranded:
-        trips = [t for t in (_without(t, stranded) for t in trips) if t.visits]
+    fed_back = {p.tracking_no for p in leftover if p.kind == "delivery"}
+    if fed_back:
+        trips = [t for t in (_without(t, fed_back) for t in trips) if t.visits]
     report(0.9, None)
 
-    # Leg 3: the afternoon collection of produce waiting at stations.
-    if collect_jobs:
+    # Leg 3: in the afternoon the hub fetches the produce waiting at stations and serves
+    # directly what the village runs could not take.
+    direct_jobs, big = day.jobs(leftover, day.hub_vehicles)
+    unassigned += day.explain_all(big, day.hub_vehicles, "too_large")
+    if collect_jobs or direct_jobs:
         leg3 = day.waves(
-            collect_jobs,
+            collect_jobs + direct_jobs,
             day.hub_vehicles,
             _busy_until(trips),
             echelon=1,
             time_limit_s=budget.of("collect"),
         )
         trips += leg3.trips
-        missed = {p.tracking_no for j in leg3.unserved for p in j.pickups}
+        late = [j for j in leg3.unserved if j.point_id in via]
+        unassigned += day.explain_jobs(
+            [j for j in leg3.unserved if j not in late], day.hub_vehicles
+        )
+        missed = {p.tracking_no for j in late for p in j.pickups}
         if missed:
             trips = [t for t in (_without(t, missed) for t in trips) if t.visits]
-            for j in leg3.unserved:
+            for j in late:
                 for p in j.pickups:
                     unassigned.append(
                         Unassigned(
@@ -240,7 +260,9 @@ class _Day:
         out: list[TripSlot] = []
         for v in vehicles:
             end, used = busy_until.get(v.vehicle_id, (0, 0))
-            start = max(v.shift_start_s, earliest, end + (self.fleet.settings.reload_s if used else 0))
+            start = max(
+                v.shift_start_s, earliest, end + (self.fleet.settings.reload_s if used else 0)
+            )
             if used < v.max_trips and start < v.shift_end_s:
                 out.append(TripSlot(v, used + 1, start, v.shift_end_s, v.depot, v.depot))
         return out
@@ -265,7 +287,7 @@ class _Day:
         trips: list[Trip] = []
         left = list(jobs)
         cost = 0
-        limit = time_limit_s * 0.6
+        limit = max(time_limit_s * 0.6, FLOOR_S + FLOOR_PER_JOB_S * len(left))
         while left:
             slots = self.slots(vehicles, busy, earliest)
             if not slots:
@@ -357,7 +379,8 @@ class _Day:
                 continue
             there = v.shift_start_s + self.ws.travel_s(v.vtype, v.depot, job.point_id, self.fleet)
             back = self.ws.travel_s(v.vtype, job.point_id, v.depot, self.fleet)
-            if max(there, pt.open_s, job.ready_s) <= close and close + back <= v.shift_end_s + 3600:
+            start = max(there, pt.open_s, job.ready_s)
+            if start <= close and start + service_time(job, self.fleet) + back <= v.shift_end_s:
                 reachable = True
         if not reachable:
             return "closes_before_arrival", ""
@@ -386,7 +409,9 @@ class _Day:
             waiting = [p for p in parcels if self.may_wait(p, st.point_id)]
             direct = self._estimate_direct(waiting, limit)
             via = self._estimate_via(st.point_id, waiting, limit)
-            pick = "via_station" if via is not None and (direct is None or via < direct) else "direct"
+            pick = (
+                "via_station" if via is not None and (direct is None or via < direct) else "direct"
+            )
             out[st.point_id] = TownChoice(st.point_id, st.name, pick, direct, via)
         return out
 
@@ -396,7 +421,12 @@ class _Day:
             return 0
         jobs, _ = self.jobs(parcels, self.hub_vehicles)
         leg = self.waves(
-            jobs, self.hub_vehicles, {}, echelon=1, time_limit_s=limit, solution_limit=ESTIMATE_SOLUTIONS
+            jobs,
+            self.hub_vehicles,
+            {},
+            echelon=1,
+            time_limit_s=limit,
+            solution_limit=ESTIMATE_SOLUTIONS,
         )
         return None if leg.unserved else leg.cost_fen
 
@@ -431,7 +461,9 @@ class _Day:
         name = t.name
         metres = self.ws.travel_m(name, HUB, town_id, self.fleet) * 2
         secs = self.ws.travel_s(name, HUB, town_id, self.fleet) * 2
-        trip = t.fixed_cost_fen + t.cost_per_km_fen * metres / 1000 + t.cost_per_hour_fen * secs / 3600
+        trip = (
+            t.fixed_cost_fen + t.cost_per_km_fen * metres / 1000 + t.cost_per_hour_fen * secs / 3600
+        )
         g = sum(p.weight_g for p in parcels)
         ml = sum(p.volume_ml for p in parcels)
         share = max(g / t.capacity_g, ml / t.capacity_ml)

@@ -141,7 +141,8 @@ class _RoutingModel:
         self.exact_load_resources = 0
         self.lunches: dict[int, pywrapcp.IntervalVar] = {}
         self._add_arc_costs()
-        self.time = self._add_time()
+        self.departures = _slack_time_departures(problem)
+        self.time = None if self.departures is not None else self._add_time()
         for resource, (name, capacity_field) in enumerate(_RESOURCES):
             capacities = [int(getattr(v, capacity_field)) for v in vehicles]
             self._add_load(resource, name, capacities)
@@ -256,9 +257,10 @@ class _RoutingModel:
         problem = self.problem
         for node in problem.customers():
             index = self._index(node)
-            self.time.CumulVar(index).SetRange(
-                int(problem.time_windows[node, 0]), int(problem.time_windows[node, 1])
-            )
+            if self.time is not None:
+                self.time.CumulVar(index).SetRange(
+                    int(problem.time_windows[node, 0]), int(problem.time_windows[node, 1])
+                )
             allowed = problem.allowed[node] if problem.allowed else None
             if allowed is not None:
                 barred = [v for v in range(len(problem.vehicles)) if v not in allowed]
@@ -283,6 +285,7 @@ class _RoutingModel:
             if vehicle.group is not None:
                 groups.setdefault(vehicle.group, []).append(v)
         for trips in groups.values():
+            assert self.time is not None  # trip groups keep the time dimension
             for before, after in itertools.pairwise(trips):
                 active = self.routing.ActiveVehicleVar(after)
                 self.solver.Add(active <= self.routing.ActiveVehicleVar(before))
@@ -320,6 +323,11 @@ class _RoutingModel:
             if len(indices) == 2:
                 continue
             nodes = [int(self.manager.IndexToNode(i)) for i in indices[1:-1]]
+            if self.time is None:
+                assert self.departures is not None
+                times, _ = forward_schedule(self.problem, v, nodes, self.departures[v], None)
+                routes.append(Route(vehicle=v, nodes=nodes, times=times))
+                continue
             cumuls = [int(assignment.Value(self.time.CumulVar(i))) for i in indices]
             gap = self._lunch_gap(assignment, v, [self.problem.vehicles[v].start, *nodes], cumuls)
             times, lunch_start = forward_schedule(self.problem, v, nodes, cumuls[0], gap)
@@ -342,6 +350,35 @@ class _RoutingModel:
             if ready <= start and start + lunch.duration <= cumuls[k + 1]:
                 return k
         raise RuntimeError(f"vehicle {v}: lunch at {start} s fits no gap of {cumuls}")
+
+
+def _slack_time_departures(problem: Problem) -> list[int] | None:
+    """Each vehicle's departure (s) when no time constraint can ever bind, else None.
+
+    That holds when no vehicle has an hourly cost, span limit, lunch or trip chain, and even
+    a route through every customer (all services plus one longest leg per stop), leaving at
+    the earliest departure, meets every window and shift end. The routing model then needs
+    no time dimension, which makes each local-search move much cheaper (pure CVRP).
+    """
+    windows = problem.time_windows
+    customers = problem.customers()
+    longest = max(int(matrix.max()) for matrix in problem.durations)
+    worst = int(problem.service.sum()) + (len(customers) + 1) * longest
+    opens = int(windows[customers, 0].max()) if customers else 0
+    closes = int(windows[customers, 1].min()) if customers else worst
+    departures = []
+    for vehicle in problem.vehicles:
+        if vehicle.cost_per_hour or vehicle.max_duration is not None:
+            return None
+        if vehicle.lunch is not None or vehicle.group is not None:
+            return None
+        depart = max(vehicle.shift_start, int(windows[vehicle.start, 0]))
+        end = min(vehicle.shift_end, int(windows[vehicle.end, 1]))
+        latest_start = min(vehicle.shift_end, int(windows[vehicle.start, 1]))
+        if depart > latest_start or opens > depart or depart + worst > min(closes, end):
+            return None
+        departures.append(depart)
+    return departures
 
 
 def _has_unservable_mandatory(problem: Problem) -> bool:

@@ -58,6 +58,14 @@ def fleet(ws: Workspace, vehicles: str) -> Fleet:
     return load_fleet_text(FLEET_HEAD + vehicles, "test.toml", stations)
 
 
+def van(shift: str = "07:00-18:00", trips: int = 3, count: int = 1) -> str:
+    """TOML for `count` hub vans."""
+    return (
+        f'[[vehicles]]\nid_prefix = "HUB-V"\ncount = {count}\ntype = "van"\ndepot = "HUB"\n'
+        f'shift = "{shift}"\nmax_trips = {trips}\n'
+    )
+
+
 def parcel(n: int, point: str = VILLAGE, **kw: Any) -> Parcel:
     base: dict[str, Any] = {
         "tracking_no": f"T{n:05d}",
@@ -122,11 +130,17 @@ def test_transfers_pickups_and_cold_pass_through_stations(ws: Workspace) -> None
     plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=2.0, mode="via_station")
     assert plan["unassigned"] == []
     stops = [(r["echelon"], s) for r in plan["routes"] for s in r["stops"]]
-    dropped_at_station = {pid for e, s in stops if e == 1 and s["point_id"] == STATION for pid in s["drop"]}
-    loaded_at_station = {pid for e, s in stops if e == 2 and s["point_id"] == STATION for pid in s["load"]}
+    dropped_at_station = {
+        pid for e, s in stops if e == 1 and s["point_id"] == STATION for pid in s["drop"]
+    }
+    loaded_at_station = {
+        pid for e, s in stops if e == 2 and s["point_id"] == STATION for pid in s["load"]
+    }
     assert {"T00001", "T00003"} <= dropped_at_station & loaded_at_station  # 朱沱 keeps a cold room
     assert "T00004" in dropped_at_station
-    produce_to_hub = {pid for e, s in stops if e == 1 and s["point_id"] == "HUB" for pid in s["drop"]}
+    produce_to_hub = {
+        pid for e, s in stops if e == 1 and s["point_id"] == "HUB" for pid in s["drop"]
+    }
     assert "T00002" in produce_to_hub
     cold_vehicles = {v["vehicle_id"] for v in plan["vehicles"] if v["cold"]}
     for r in plan["routes"]:
@@ -136,7 +150,7 @@ def test_transfers_pickups_and_cold_pass_through_stations(ws: Workspace) -> None
 
 
 def test_no_cold_vehicle(ws: Workspace) -> None:
-    f = fleet(ws, '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "07:00-18:00"\n')
+    f = fleet(ws, van())
     parcels = [parcel(1), parcel(2, cold=True)]
     plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="direct")
     assert codes(plan) == Counter({"no_cold_vehicle": 1})
@@ -144,7 +158,7 @@ def test_no_cold_vehicle(ws: Workspace) -> None:
 
 
 def test_heavier_than_any_vehicle_that_can_reach(ws: Workspace) -> None:
-    f = fleet(ws, '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "07:00-18:00"\n')
+    f = fleet(ws, van())
     parcels = [parcel(1), parcel(2, weight_g=900_000)]
     plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="direct")
     assert codes(plan) == Counter({"too_large": 1})
@@ -152,7 +166,7 @@ def test_heavier_than_any_vehicle_that_can_reach(ws: Workspace) -> None:
 
 
 def test_cannot_arrive_before_the_point_closes(ws: Workspace) -> None:
-    late = fleet(ws, '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "18:30-23:00"\n')
+    late = fleet(ws, van("18:30-23:00"))
     parcels = [parcel(1)]
     plan = service.plan_day(ws, parcels, date=DAY, fleet=late, time_limit_s=1.0, mode="direct")
     assert codes(plan) == Counter({"closes_before_arrival": 1})
@@ -160,17 +174,15 @@ def test_cannot_arrive_before_the_point_closes(ws: Workspace) -> None:
 
 
 def test_due_tomorrow_deferred_when_capacity_is_full(ws: Workspace) -> None:
-    one = fleet(
-        ws,
-        '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "07:00-18:00"\n'
-        "max_trips = 1\n",
-    )
+    one = fleet(ws, van(trips=1))
     today = [parcel(i, weight_g=70_000, volume_ml=400_000) for i in range(10)]
     tomorrow = [
         parcel(100 + i, weight_g=70_000, volume_ml=400_000, due_date=DAY + dt.timedelta(days=1))
         for i in range(6)
     ]
-    plan = service.plan_day(ws, today + tomorrow, date=DAY, fleet=one, time_limit_s=2.0, mode="direct")
+    plan = service.plan_day(
+        ws, today + tomorrow, date=DAY, fleet=one, time_limit_s=2.0, mode="direct"
+    )
     c = codes(plan)
     assert c["deferred_capacity"] >= 1
     deferred = {u["parcel_id"] for u in plan["unassigned"] if u["code"] == "deferred_capacity"}
@@ -180,11 +192,7 @@ def test_due_tomorrow_deferred_when_capacity_is_full(ws: Workspace) -> None:
 
 
 def test_today_beyond_capacity_is_capacity_full(ws: Workspace) -> None:
-    one = fleet(
-        ws,
-        '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "07:00-18:00"\n'
-        "max_trips = 1\n",
-    )
+    one = fleet(ws, van(trips=1))
     today = [parcel(i, weight_g=100_000, volume_ml=600_000) for i in range(12)]
     plan = service.plan_day(ws, today, date=DAY, fleet=one, time_limit_s=2.0, mode="direct")
     assert codes(plan)["capacity_full"] >= 1
@@ -192,11 +200,7 @@ def test_today_beyond_capacity_is_capacity_full(ws: Workspace) -> None:
 
 
 def test_stop_too_big_for_one_vehicle_is_split(ws: Workspace) -> None:
-    f = fleet(
-        ws,
-        '[[vehicles]]\nid_prefix = "HUB-V"\ncount = 3\ntype = "van"\ndepot = "HUB"\n'
-        'shift = "07:00-18:00"\nmax_trips = 2\n',
-    )
+    f = fleet(ws, van(trips=2, count=3))
     big = [parcel(i, weight_g=50_000, volume_ml=300_000) for i in range(30)]  # 9 m3, 1.5 t
     plan = service.plan_day(ws, big, date=DAY, fleet=f, time_limit_s=2.0, mode="direct")
     assert plan["unassigned"] == []
@@ -208,12 +212,11 @@ def test_stop_too_big_for_one_vehicle_is_split(ws: Workspace) -> None:
 
 
 def test_collection_missed_when_no_trunk_trip_is_left(ws: Workspace) -> None:
-    f = fleet(
-        ws,
-        '[[vehicles]]\nid = "HUB-V01"\ntype = "van"\ndepot = "HUB"\nshift = "07:00-18:00"\n'
-        'max_trips = 1\n\n[[stations]]\nid = "500118118"\n'
-        'vehicles = [{ type = "van", count = 1 }]\n',
+    stations = (
+        '\n[[stations]]\nid = "500118118"\nshift = "08:00-18:00"\n'
+        'vehicles = [{ type = "van", count = 1 }]\n'
     )
+    f = fleet(ws, van(trips=1) + stations)
     parcels = [parcel(1), parcel(2, kind="pickup", weight_g=10_000, volume_ml=20_000)]
     plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="via_station")
     assert codes(plan) == Counter({"collection_missed": 1})

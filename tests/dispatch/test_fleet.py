@@ -74,7 +74,7 @@ def test_default_fleet_loads_and_carries_a_big_day() -> None:
     assert sum(fleet.types[v.vtype].capacity_g * v.max_trips for v in hub_vans) >= 15_000_000
     assert sum(fleet.types[v.vtype].capacity_ml * v.max_trips for v in hub_vans) >= 70_000_000
     for sid in STATIONS:
-        assert 1 <= sum(v.depot == sid for v in fleet.vehicles) <= 4
+        assert 1 <= sum(v.depot == sid for v in fleet.vehicles) <= 6
     assert "500118001-R1" in {v.vehicle_id for v in fleet.vehicles}
     assert "500118104-R1" not in {v.vehicle_id for v in fleet.vehicles}
     assert fleet.types["truck42"].label == "4.2米厢式货车"
