@@ -19,7 +19,6 @@ from optimizer.problem import MANDATORY, Break, Problem, Vehicle
 from optimizer.solver import SolveParams, solve
 from optimizer.validate import validate
 
-
 #: Time allowed (s) to find a first solution when the leg's own budget found none.
 FIRST_SOLUTION_S = 60.0
 
