@@ -243,9 +243,19 @@ class JobManager:
             proc = self._ctx.Process(
                 target=run_job, args=(self.db_url, plan_id, os.getpid()), daemon=True
             )
-            with self._lock:
-                proc.start()
-                self._procs[plan_id] = proc
+            try:
+                with self._lock:
+                    proc.start()
+                    self._procs[plan_id] = proc
+            except OSError as exc:
+                _finish(
+                    self.engine,
+                    plan_id,
+                    status="failed",
+                    error=f"could not start a solver process: {exc}",
+                    finished_at=utcnow(),
+                )
+                continue
             with writing(self.engine) as session:
                 session.execute(
                     update(PlanJob).where(PlanJob.plan_id == plan_id).values(worker_pid=proc.pid)

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Dispatcher, Reader
-from api.db import FleetVersion, PlanJob, reading, writing
+from api.db import PlanJob, reading
 from api.deps import done_plan, engine_of, memo, workspace
+from api.fleet_store import current_fleet_toml, store_fleet
 from api.manifest_store import load_parcels
 
 router = APIRouter(prefix="/v1", tags=["data"])
@@ -41,9 +41,9 @@ def _default_fleet_toml() -> str:
 
 
 @router.get("/network/points", summary="Hub, town stations and village service points")
-async def get_points(_: Reader) -> Response:
+async def get_points(request: Request, _: Reader) -> Response:
     """Every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s."""
-    return Response(_points_body(), media_type="application/json")
+    return Response(await memo(request, ("points",), _points_body), media_type="application/json")
 
 
 @router.get(
@@ -54,11 +54,9 @@ async def get_points(_: Reader) -> Response:
 )
 async def get_fleet(request: Request, _: Reader) -> Response:
     """The fleet (TOML): the last one PUT, else the default Yongchuan fleet."""
-    with reading(engine_of(request)) as session:
-        latest = session.scalars(
-            select(FleetVersion).order_by(FleetVersion.id.desc()).limit(1)
-        ).first()
-    text = latest.toml if latest else _default_fleet_toml()
+    text = current_fleet_toml(engine_of(request))
+    if text is None:
+        text = await memo(request, ("default fleet",), _default_fleet_toml)
     return Response(text.encode(), media_type="application/toml; charset=utf-8")
 
 
@@ -78,21 +76,12 @@ async def put_fleet(request: Request, _: Dispatcher) -> dict[str, Any]:
         fleet = await run_in_threadpool(fleet_from_toml, text, workspace())
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
-    version_id = await run_in_threadpool(_store_fleet, engine_of(request), text)
+    version_id = await run_in_threadpool(store_fleet, engine_of(request), text)
     return {
         "fleet_version": version_id,
         "vehicle_types": len(fleet.types),
         "vehicles": len(fleet.vehicles),
     }
-
-
-def _store_fleet(engine: Engine, text: str) -> int:
-    """Store a checked fleet; its version number."""
-    with writing(engine) as session:
-        version = FleetVersion(toml=text)
-        session.add(version)
-        session.flush()
-        return version.id
 
 
 def _town_rows(request: Request, plan_id: str) -> list[dict[str, Any]]:

@@ -101,6 +101,21 @@ def _ingest(
     status_code=201,
     summary="Upload a manifest (raw CSV/JSON body or multipart file)",
     responses={200: {"description": "same content uploaded before"}, 413: {}, 422: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
 )
 async def upload_manifest(
     request: Request,

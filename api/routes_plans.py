@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from api.auth import Dispatcher, Principal, Reader, SheetReader
-from api.db import FleetVersion, PlanJob, reading
+from api.db import PlanJob, reading
 from api.deps import done_plan, engine_of, memo, workspace
+from api.fleet_store import current_fleet_toml
 from api.jobs import JobManager, create_job, job_head
 from api.manifest_store import load_parcels, missing_manifests
 
@@ -44,15 +45,6 @@ def _jobs(request: Request) -> JobManager:
     return manager
 
 
-def _current_fleet_toml(request: Request) -> str | None:
-    """The fleet set through PUT /v1/fleet, or None for the default fleet."""
-    with reading(engine_of(request)) as session:
-        latest = session.scalars(
-            select(FleetVersion).order_by(FleetVersion.id.desc()).limit(1)
-        ).first()
-        return latest.toml if latest else None
-
-
 def _accepted(response: Response, plan_id: str) -> dict[str, Any]:
     """The 202 body with a Location header."""
     response.headers["Location"] = f"/v1/plans/{plan_id}"
@@ -75,7 +67,7 @@ def start_plan(
         engine_of(request),
         date=body.date,
         request={"manifest_ids": ids, "time_limit_s": body.time_limit_s, "mode": body.mode},
-        fleet_toml=_current_fleet_toml(request),
+        fleet_toml=current_fleet_toml(engine_of(request)),
     )
     _jobs(request).notify()
     return _accepted(response, plan_id)

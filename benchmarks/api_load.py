@@ -7,7 +7,7 @@ and, while it runs, lets `--clients` readers each send up to `--requests` GETs r
 the read endpoints. Prints p50/p95/max latency per endpoint (ms). Bounded in count and time;
 loopback only.
 
-    .venv/bin/python -m benchmarks.api_load [--clients 50] [--requests 40] [--think-ms 250] \\
+    .venv/bin/python -m benchmarks.api_load [--clients 50] [--requests 120] [--think-ms 250] \\
         [--time-limit 60] [--parcels 10000]
 """
 
@@ -261,7 +261,7 @@ def main() -> None:
     """Command-line entry."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=40, help="GETs per client at most")
+    parser.add_argument("--requests", type=int, default=120, help="GETs per client at most")
     parser.add_argument("--time-limit", type=float, default=60.0, help="solve time limit (s)")
     parser.add_argument("--parcels", type=int, default=10_000)
     parser.add_argument(

@@ -97,10 +97,19 @@ def build_plan(
     mode: str,
     extra_kpis: Mapping[str, Any] | None = None,
     plan_id: str | None = None,
+    kept: Sequence[Mapping[str, Any]] = (),
+    retired_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Assemble the plan JSON; trips of each vehicle are numbered in time order."""
+    """Assemble the plan JSON; trips of each vehicle are numbered in time order.
+
+    `kept` routes (from the plan being re-planned) stay as they are, ids included; new
+    routes are numbered after them and after `retired_ids` (route ids of the old version that
+    must not be reused), and a vehicle's fixed cost is counted on its first trip.
+    """
     ordered = sorted(trips, key=lambda t: (t.vehicle.vehicle_id, t.start_s))
     trip_no: dict[str, int] = {}
+    for r in kept:
+        trip_no[r["vehicle_id"]] = max(trip_no.get(r["vehicle_id"], 0), r["trip"])
     routes: list[dict[str, Any]] = []
     for t in ordered:
         k = trip_no.get(t.vehicle.vehicle_id, 0) + 1
@@ -128,8 +137,11 @@ def build_plan(
             }
         )
     routes.sort(key=lambda r: (r["echelon"], r["stops"][0]["departure_s"], r["vehicle_id"]))
-    for i, r in enumerate(routes, 1):
+    used = [r["route_id"] for r in kept] + list(retired_ids)
+    first = 1 + max((int(rid[1:]) for rid in used), default=0)
+    for i, r in enumerate(routes, first):
         r["route_id"] = f"R{i:03d}"
+    routes = [dict(r) for r in kept] + routes
 
     by_id = {p.tracking_no: p for p in parcels}
     delivered = sum(
@@ -169,7 +181,7 @@ def build_plan(
         "duration_s": duration,
         "vehicle_hours": round(duration / 3600, 2),
         "cost_fen": cost,
-        "vehicles_used": len(trip_no),
+        "vehicles_used": len({r["vehicle_id"] for r in routes}),
         "routes": len(routes),
         "cost_per_parcel_fen": round(cost / carried) if carried else 0,
         "echelon_1": _echelon_kpis(routes, 1),

@@ -13,11 +13,13 @@ from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
+from dispatch.replan import EventError, replan_inputs
 from dispatch.two_echelon import plan_trips
 from dispatch.validate import PlanInputs, check_plan
 from dispatch.workspace import Workspace
 
 __all__ = [
+    "EventError",
     "InputError",
     "ManifestError",
     "Parcel",
@@ -28,6 +30,7 @@ __all__ = [
     "parse_manifest_bytes",
     "plan_day",
     "read_manifest_files",
+    "replan",
     "route_geojson",
     "route_sheet_csv",
     "town_kpis",
@@ -109,6 +112,59 @@ def write_outputs(
         {p.point_id: p for p in ws.points},
         {p.tracking_no: p for p in parcels},
     )
+
+
+def replan(
+    ws: Workspace,
+    plan: Mapping[str, Any],
+    parcels: Sequence[Parcel],
+    events: Sequence[Mapping[str, Any]],
+    *,
+    fleet: Fleet | None = None,
+    time_limit_s: float = 30.0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """A new version of `plan` after `events` (see dispatch.replan); validated.
+
+    `parcels` are all the day's parcels, late ones included. Raises EventError (a
+    ValueError) naming the event and field when an event cannot be applied.
+    """
+    fleet = fleet or ws.fleet
+    started = time.perf_counter()
+    cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
+    date = dt.date.fromisoformat(plan["date"])
+    mode = plan.get("mode", "auto")
+    day = plan_trips(
+        ws,
+        fleet,
+        todo,
+        date=date,
+        mode=mode,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        resume=cut.resume,
+    )
+    new = build_plan(
+        ws,
+        fleet,
+        day.trips,
+        [*day.unassigned, *cut.stranded, *refused],
+        parcels,
+        date=date,
+        mode=mode,
+        extra_kpis={
+            "towns": [t.as_json() for t in day.towns],
+            "solve_time_s": round(time.perf_counter() - started, 2),
+            "network": ws.network_source,
+        },
+        kept=cut.kept,
+        retired_ids=[r["route_id"] for r in plan["routes"]],
+    )
+    new["version_of"] = plan["plan_id"]
+    new["replanned_at_s"] = cut.at_s
+    new["events"] = [dict(e) for e in events]
+    check_plan(new, plan_inputs(ws, fleet, parcels))
+    return new
 
 
 def network_points(ws: Workspace) -> list[dict[str, Any]]:

@@ -77,6 +77,20 @@ class _Budget:
         return max(0.2, self.total * self.share[leg] / max(1, parts))
 
 
+@dataclass
+class Resume:
+    """Where a day stands when it is re-planned at `start_s` (s since midnight).
+
+    `busy`: vehicle id -> (end of its last kept trip s, trips kept); `excluded`: vehicles out
+    of service; `at_station`: parcels already waiting at a station -> (station id, since s).
+    """
+
+    start_s: int
+    busy: dict[str, tuple[int, int]] = field(default_factory=dict)
+    excluded: set[str] = field(default_factory=set)
+    at_station: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
 def plan_trips(
     ws: Workspace,
     fleet: Fleet,
@@ -86,13 +100,21 @@ def plan_trips(
     mode: str = "auto",
     time_limit_s: float = 30.0,
     progress: Progress | None = None,
+    resume: Resume | None = None,
 ) -> DayResult:
-    """Plan the day's trips for `parcels` (every parcel ends up carried or unassigned)."""
+    """Plan the day's trips for `parcels` (every parcel ends up carried or unassigned).
+
+    With `resume`, vehicles start after their kept trips and no earlier than its start, and
+    parcels already at a station go on from there.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     report = progress or (lambda _f, _c: None)
     budget = _Budget(time_limit_s, {"choose": 0.1, "e1": 0.5, "e2": 0.25, "collect": 0.15})
-    day = _Day(ws, fleet, date)
+    resume = resume or Resume(start_s=0)
+    day = _Day(ws, fleet, date, resume)
+    waiting = [p for p in parcels if p.tracking_no in resume.at_station]
+    parcels = [p for p in parcels if p.tracking_no not in resume.at_station]
     unassigned = day.screen(parcels)
     carried = [p for p in parcels if p.tracking_no not in {u.parcel_id for u in unassigned}]
 
@@ -101,7 +123,7 @@ def plan_trips(
         by_town[ws.point(p.point_id).town_id].append(p)
     # Estimates leave out the lunch break: it costs the same either way and slows the search.
     rough = replace(fleet, settings=replace(fleet.settings, lunch_duration_s=0))
-    choices = _Day(ws, rough, date).choose(by_town, mode, budget)
+    choices = _Day(ws, rough, date, resume).choose(by_town, mode, budget)
     report(0.15, None)
 
     # Which parcels go through a station, which straight from the hub.
@@ -138,6 +160,16 @@ def plan_trips(
 
     # Leg 2: village runs from each station, after the feeder parcels arrived and were sorted.
     arrived = _arrivals(leg1)
+    collect_jobs: list[Job] = []
+    for p in waiting:
+        station, since = resume.at_station[p.tracking_no]
+        if p.kind == "delivery":
+            via[station].append(p)
+            arrived[station] = max(arrived.get(station, 0), since)
+        else:
+            collect_jobs.append(
+                Job(station, pickups=[_moved(p, station)], cold=p.cold, ready_s=since)
+            )
     unfed = {p.tracking_no for j in leg1.unserved if id(j) in feeders for p in j.deliveries}
     town_jobs: dict[str, list[Job]] = {}
     for town_id, ps in sorted(via.items()):
@@ -146,7 +178,6 @@ def plan_trips(
         town_jobs[town_id], big = day.jobs(town_parcels, vehicles)
         unassigned += day.explain_all(big, vehicles, "too_large")
     e2_jobs = max(1, sum(len(js) for js in town_jobs.values()))
-    collect_jobs: list[Job] = []
     # Parcels that missed their feeder run or that no village run could take: the hub
     # serves them directly in the afternoon.
     leftover = [p for ps in via.values() for p in ps if p.tracking_no in unfed]
@@ -175,7 +206,7 @@ def plan_trips(
         leg3 = day.waves(
             collect_jobs + direct_jobs,
             day.hub_vehicles,
-            _busy_until(trips),
+            _busy_until(trips, resume.busy),
             echelon=1,
             time_limit_s=budget.of("collect"),
         )
@@ -203,13 +234,15 @@ def plan_trips(
 class _Day:
     """The fleet split by base, and the rules that decide what may go where."""
 
-    def __init__(self, ws: Workspace, fleet: Fleet, date: dt.date) -> None:
+    def __init__(self, ws: Workspace, fleet: Fleet, date: dt.date, resume: Resume) -> None:
         self.ws = ws
         self.fleet = fleet
         self.date = date
-        self.hub_vehicles = [v for v in fleet.vehicles if v.depot == HUB]
+        self.resume = resume
+        working = [v for v in fleet.vehicles if v.vehicle_id not in resume.excluded]
+        self.hub_vehicles = [v for v in working if v.depot == HUB]
         self.by_station: dict[str, list[FleetVehicle]] = defaultdict(list)
-        for v in fleet.vehicles:
+        for v in working:
             if v.depot != HUB:
                 self.by_station[v.depot].append(v)
 
@@ -258,10 +291,14 @@ class _Day:
         `busy_until`: vehicle id -> (end of its last trip s, trips made so far).
         """
         out: list[TripSlot] = []
+        busy = {**self.resume.busy, **busy_until}
         for v in vehicles:
-            end, used = busy_until.get(v.vehicle_id, (0, 0))
+            end, used = busy.get(v.vehicle_id, (0, 0))
             start = max(
-                v.shift_start_s, earliest, end + (self.fleet.settings.reload_s if used else 0)
+                v.shift_start_s,
+                earliest,
+                self.resume.start_s,
+                end + (self.fleet.settings.reload_s if used else 0),
             )
             if used < v.max_trips and start < v.shift_end_s:
                 out.append(TripSlot(v, used + 1, start, v.shift_end_s, v.depot, v.depot))
@@ -283,7 +320,7 @@ class _Day:
         Multi-trip vehicles reload at their depot between waves. Most of the time goes to the
         first wave, which carries most of the work.
         """
-        busy = dict(busy_until)
+        busy = {**self.resume.busy, **busy_until}
         trips: list[Trip] = []
         left = list(jobs)
         cost = 0

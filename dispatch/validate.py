@@ -323,6 +323,8 @@ class _Semantics:
         self.errors: list[str] = []
         self.legs: dict[str, list[_Leg]] = defaultdict(list)
         self.carried: set[str] = set()
+        self.stranded: set[str] = set()  # on board a vehicle when it broke down
+        self.held: set[str] = set()  # held at a station: their point closed after they left
 
     def run(self) -> list[str]:
         """All semantic checks, in plan order."""
@@ -353,7 +355,9 @@ class _Semantics:
             self.inputs.travel_m(vt.name, a["point_id"], b["point_id"])
             for a, b in itertools.pairwise(stops)
         )
-        if board.on_board:
+        if route.get("ended") == "breakdown":
+            self.stranded |= set(board.on_board)
+        elif board.on_board:
             self._err(f"route {rid}: parcels still on board at the end: {sorted(board.on_board)}")
         if route["distance_m"] != distance:
             self._err(f"route {rid}.distance_m: {route['distance_m']} but legs sum to {distance}")
@@ -443,7 +447,7 @@ class _Semantics:
         if stops[0]["point_id"] != depot.point_id:
             self._err(f"route {rid} seq 0.point_id: {stops[0]['point_id']} is not the depot")
         end = self.points[stops[-1]["point_id"]]
-        if end.kind not in ("hub", "station"):
+        if end.kind not in ("hub", "station") and route.get("ended") != "breakdown":
             self._err(
                 f"route {rid} seq {len(stops) - 1}.point_id: ends at {end.kind} {end.point_id}"
             )
@@ -512,13 +516,34 @@ class _Semantics:
         for t, n in unassigned.items():
             if n > 1:
                 self._err(f"parcel {t}: listed {n} times in unassigned")
+        codes = {u["parcel_id"]: u["code"] for u in self.plan["unassigned"]}
+        for t in self.stranded:
+            if codes.get(t) != "vehicle_breakdown":
+                self._err(f"parcel {t}: on board a broken-down vehicle but not listed as such")
+        for t in {t for t, c in codes.items() if c == "vehicle_breakdown"} - self.stranded:
+            self._err(f"parcel {t}: listed as on a broken-down vehicle but it is not")
         for t, parcel in self.parcels.items():
+            if t in self.stranded:
+                continue
+            if t in self.carried and codes.get(t) == "point_closed":
+                self.held.add(t)
+                self._held(parcel, self.legs[t])
+                continue
             if t in self.carried:
                 if t in unassigned:
                     self._err(f"parcel {t}: listed in unassigned but carried by a route")
                 self._chain(parcel, self.legs[t])
             elif t not in unassigned:
                 self._err(f"parcel {t}: neither carried by any route nor listed in unassigned")
+
+    def _held(self, parcel: Parcel, legs: list[_Leg]) -> None:
+        """A parcel for a point closed after it left: it must end up held at a station."""
+        last = max(legs, key=lambda g: g.drop_arrival_s)
+        if self.points[last.drop_point].kind != "station":
+            self._err(
+                f"parcel {parcel.tracking_no}: its point is closed but it is left at "
+                f"{last.drop_point}, not held at a station"
+            )
 
     def _chain(self, parcel: Parcel, legs: list[_Leg]) -> None:
         """One parcel's legs: from origin, through station transfers, to destination."""
@@ -589,7 +614,7 @@ class _Semantics:
     def _kpis(self) -> None:
         """KPIs recomputed from the routes and inputs."""
         kpis, routes = self.plan["kpis"], self.plan["routes"]
-        kinds = Counter(self.parcels[t].kind for t in self.carried)
+        kinds = Counter(self.parcels[t].kind for t in self.carried - self.stranded - self.held)
         expected = {
             "parcels": len(self.parcels),
             "delivered": kinds["delivery"],

@@ -48,6 +48,10 @@ class Workspace:
         """All service points: hub, stations, villages."""
         return self.county.points
 
+    def has(self, point_id: str) -> bool:
+        """True when `point_id` is a service point of the county."""
+        return point_id in self._index
+
     def index(self, point_id: str) -> int:
         """Row of `point_id` in the travel matrices."""
         return self._index[point_id]

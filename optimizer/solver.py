@@ -13,7 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
+from ortools.constraint_solver import (
+    pywrapcp,
+    routing_enums_pb2,
+    routing_ils_pb2,
+    routing_parameters_pb2,
+)
 
 from optimizer.costs import COST_SCALE, PER_METRE, PER_SECOND, route_cost, route_distance
 from optimizer.problem import MANDATORY, Problem, Route, Solution
@@ -23,10 +28,17 @@ from optimizer.validate import check_problem
 _RESOURCES = (("weight", "capacity_g"), ("volume", "capacity_ml"))
 
 
+#: Metaheuristic name (besides `routing_enums_pb2`'s) for ruin-and-recreate iterated local search.
+ITERATED_LOCAL_SEARCH = "ITERATED_LOCAL_SEARCH"
+
+
 @dataclass(frozen=True)
 class SolveParams:
-    """Search settings: limits (s, solutions), strategy names of `routing_enums_pb2`, warm start.
+    """Search settings: limits (s, solutions), strategy names, warm start.
 
+    `first_solution` and `metaheuristic` name `routing_enums_pb2` values; `metaheuristic` may
+    also be ITERATED_LOCAL_SEARCH (SISR ruin and recreate with simulated-annealing acceptance).
+    AUTOMATIC picks by problem shape (see `choose_strategies`) rather than OR-Tools' default.
     `initial_routes` lists, per vehicle in order, the customer nodes of a known solution;
     when it is infeasible for this problem the search starts from scratch.
     """
@@ -34,9 +46,32 @@ class SolveParams:
     time_limit_s: float = 10.0
     solution_limit: int | None = None
     first_solution: str = "AUTOMATIC"
-    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    metaheuristic: str = "AUTOMATIC"
     initial_routes: list[list[int]] | None = None
     log_search: bool = False
+
+
+def choose_strategies(problem: Problem, params: SolveParams) -> tuple[str, str]:
+    """(first solution, metaheuristic) names with AUTOMATIC resolved by the problem's shape.
+
+    Insertion builds a first solution at once where path-building stalls (pickups, pairs,
+    binding time windows); plain capacity problems start from the cheapest-arc path. The
+    search is iterated local search, except from a warm start, which only the guided local
+    search can continue (OR-Tools' ILS always builds its own first solution), and on models
+    whose cost or constraints involve times (see `_iterated_search_safe`).
+    """
+    first, meta = params.first_solution, params.metaheuristic
+    if first == "AUTOMATIC":
+        constrained = (
+            bool(problem.pairs)
+            or bool(problem.pickup.any())
+            or _slack_time_departures(problem) is None
+        )
+        first = "PARALLEL_CHEAPEST_INSERTION" if constrained else "PATH_CHEAPEST_ARC"
+    if meta in ("AUTOMATIC", ITERATED_LOCAL_SEARCH):
+        iterated = params.initial_routes is None and _iterated_search_safe(problem)
+        meta = ITERATED_LOCAL_SEARCH if iterated else "GUIDED_LOCAL_SEARCH"
+    return first, meta
 
 
 def solve(
@@ -58,7 +93,7 @@ def solve(
     if _has_unservable_mandatory(problem):
         return _failed(problem, started, {"unservable_mandatory": 1.0})
     model = _RoutingModel(problem)
-    search = _search_parameters(params)
+    search = _search_parameters(problem, params)
     monitor = _Monitor(model.routing, progress)
     model.routing.AddAtSolutionCallback(monitor)
     model.routing.CloseModelWithParameters(search)
@@ -74,7 +109,10 @@ def solve(
             warm_used = assignment is not None
     if assignment is None:
         _set_time_limit(search, params.time_limit_s - (time.monotonic() - started))
-        assignment = model.routing.SolveWithParameters(search)
+        if search.use_iterated_local_search:
+            assignment = model.routing.SolveWithIteratedLocalSearch(search)
+        else:
+            assignment = model.routing.SolveWithParameters(search)
     if assignment is None:
         stats = {"solutions": float(monitor.solutions), "build_s": build_s}
         return _failed(problem, started, stats | {"routing_status": float(model.routing.status())})
@@ -352,6 +390,18 @@ class _RoutingModel:
         raise RuntimeError(f"vehicle {v}: lunch at {start} s fits no gap of {cumuls}")
 
 
+def _iterated_search_safe(problem: Problem) -> bool:
+    """True when OR-Tools' iterated local search can run this model.
+
+    Its ruin-and-recreate leaves the cost variable unbound (a fatal C++ check) when the
+    objective includes route spans; lunch breaks and trip chains tie extra constraints to
+    the same time variables, so they take the guided local search as well.
+    """
+    return all(
+        not v.cost_per_hour and v.lunch is None and v.group is None for v in problem.vehicles
+    )
+
+
 def _slack_time_departures(problem: Problem) -> list[int] | None:
     """Each vehicle's departure (s) when no time constraint can ever bind, else None.
 
@@ -396,24 +446,57 @@ def _has_unservable_mandatory(problem: Problem) -> bool:
     return False
 
 
-def _search_parameters(params: SolveParams) -> routing_parameters_pb2.RoutingSearchParameters:
-    """Routing search parameters: strategies by name, single thread, limits."""
+def _search_parameters(
+    problem: Problem, params: SolveParams
+) -> routing_parameters_pb2.RoutingSearchParameters:
+    """Routing search parameters: strategies by name (see `choose_strategies`), limits."""
     search = pywrapcp.DefaultRoutingSearchParameters()
+    first, meta = choose_strategies(problem, params)
+    iterated = meta == ITERATED_LOCAL_SEARCH
+    if iterated:
+        meta = "GREEDY_DESCENT"  # the local search that improves each perturbed solution
     try:
-        search.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(
-            params.first_solution
-        )
+        search.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(first)
         search.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(
-            params.metaheuristic
+            meta
         )
     except ValueError as exc:
         raise ValueError(f"unknown search strategy: {exc}") from exc
+    if iterated:
+        _set_iterated_local_search(search)
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
     search.sat_parameters.num_workers = 1
     _set_time_limit(search, params.time_limit_s)
     return search
+
+
+#: SISR ruin size: visits removed on average and longest removed sequence (Christiaens and
+#: Vanden Berghe suggest 10 and 10; 20 and 15 measured better here at 10-30 s budgets).
+_SISR_AVERAGE_REMOVED = 20
+_SISR_MAX_SEQUENCE = 15
+
+
+def _set_iterated_local_search(search: routing_parameters_pb2.RoutingSearchParameters) -> None:
+    """Iterated local search: SISR string removals, cheapest-insertion recreate, each
+    perturbed solution improved by local search and accepted by simulated annealing with
+    temperatures scaled to the instance's arc costs."""
+    search.use_iterated_local_search = True
+    ils = search.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ils.improve_perturbed_solution = True
+    ruin_recreate = ils.ruin_recreate_parameters
+    del ruin_recreate.ruin_strategies[:]
+    sisr = ruin_recreate.ruin_strategies.add().sisr
+    sisr.avg_num_removed_visits = _SISR_AVERAGE_REMOVED
+    sisr.max_removed_sequence_size = _SISR_MAX_SEQUENCE
+    sisr.bypass_factor = 0.01
+    ruin_recreate.ruin_composition_strategy = (
+        routing_ils_pb2.RuinCompositionStrategy.RUN_ALL_SEQUENTIALLY
+    )
+    annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.automatic_temperatures = True
 
 
 def _set_time_limit(search: routing_parameters_pb2.RoutingSearchParameters, seconds: float) -> None:
