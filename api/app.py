@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -74,7 +75,6 @@ def create_app(
             yield
         finally:
             app.state.jobs.stop()
-            app.state.vroom.shutdown()
             engine.dispose()
 
     app = FastAPI(
@@ -89,7 +89,7 @@ def create_app(
     app.state.plans = Lru(8)
     app.state.results = Lru(512)
     app.state.key_cache = KeyCache()
-    app.state.vroom = routes_vroom.VroomPool()
+    app.state.vroom_slots = asyncio.Semaphore(routes_vroom.MAX_CONCURRENT)
     app.state.max_upload_bytes = max_upload_bytes
     app.state.max_rows = max_rows
 

@@ -13,14 +13,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="interface to listen on"),
     port: int = typer.Option(8000, help="TCP port"),
     db: str = typer.Option(None, help=DB_HELP),
-    workers: int = typer.Option(1, help="plan jobs solved at the same time"),
+    solvers: int = typer.Option(1, help="plan jobs solved at the same time (one process each)"),
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from api.app import create_app
 
-    app = create_app(db or default_db_url(), max_workers=workers)
+    app = create_app(db or default_db_url(), max_workers=solvers)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -1,9 +1,10 @@
 """Plan jobs: solves run in worker processes, their progress and result go to the database.
 
 One supervisor thread per server starts queued jobs (at most `max_workers` at a time), each in
-its own process (forkserver start method: no fork of a threaded server), and reaps them. A
-worker writes progress (throttled) and its result itself, always guarded by
-`status = 'running'`, so a job cancelled or failed meanwhile is never overwritten.
+a fresh `python -m api.plan_worker` process (no fork of the threaded server, no re-import of
+its main script), and reaps them. A worker writes progress (throttled) and its result itself,
+always guarded by `status = 'running'`, so a job cancelled or failed meanwhile is never
+overwritten. A worker whose server dies (even by kill -9) exits within a second.
 
 Rules: a worker that dies (signal, segfault, out of memory) marks its job failed with the
 reason; DELETE terminates the worker and marks the job cancelled. At start-up, jobs left
@@ -15,15 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
-import multiprocessing.connection
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -129,9 +131,7 @@ class JobManager:
         self.engine = engine
         self.db_url = db_url
         self.max_workers = max(1, max_workers)
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["api.jobs", "dispatch.service"])
-        self._procs: dict[str, multiprocessing.process.BaseProcess] = {}
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -161,7 +161,7 @@ class JobManager:
                 finished_at=utcnow(),
             )
             proc.terminate()
-            proc.join(timeout=5)
+            proc.wait(timeout=10)
 
     def notify(self) -> None:
         """Wake the supervisor: a job was queued."""
@@ -198,27 +198,21 @@ class JobManager:
                 self._launch()
             except Exception:  # the supervisor must outlive a database hiccup
                 traceback.print_exc()
-            with self._lock:
-                sentinels = [p.sentinel for p in self._procs.values()]
-            if sentinels:
-                multiprocessing.connection.wait(sentinels, timeout=0.5)
-            else:
-                self._wake.wait(timeout=1.0)
+            self._wake.wait(timeout=0.25)
             self._wake.clear()
 
     def _reap(self) -> None:
         """Join exited workers; a job still 'running' after its worker exited has failed."""
         with self._lock:
-            done = [(pid, p) for pid, p in self._procs.items() if not p.is_alive()]
+            done = [(pid, p) for pid, p in self._procs.items() if p.poll() is not None]
             for plan_id, _ in done:
                 del self._procs[plan_id]
         for plan_id, proc in done:
-            proc.join()
             _finish(
                 self.engine,
                 plan_id,
                 status="failed",
-                error=_exit_reason(proc.exitcode),
+                error=_exit_reason(proc.returncode),
                 finished_at=utcnow(),
             )
 
@@ -240,12 +234,9 @@ class JobManager:
                 job.status = "running"
                 job.started_at = utcnow()
                 plan_id = job.plan_id
-            proc = self._ctx.Process(
-                target=run_job, args=(self.db_url, plan_id, os.getpid()), daemon=True
-            )
             try:
                 with self._lock:
-                    proc.start()
+                    proc = _spawn_worker(self.db_url, plan_id)
                     self._procs[plan_id] = proc
             except OSError as exc:
                 _finish(
@@ -262,23 +253,31 @@ class JobManager:
                 )
 
 
+#: Environment variable handing the database URL to a worker (kept out of `ps` output).
+WORKER_DB_ENV = "RURALDISPATCH_WORKER_DB"
+
+
+def _spawn_worker(db_url: str, plan_id: str) -> subprocess.Popen[bytes]:
+    """Start `python -m api.plan_worker PLAN_ID SERVER_PID` for one job."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    env = {
+        **os.environ,
+        WORKER_DB_ENV: db_url,
+        "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.plan_worker", plan_id, str(os.getpid())],
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 def _watch_parent(parent_pid: int) -> None:
     """Exit the worker when the server that started it is gone (e.g. killed with -9)."""
-    while True:
-        if not _alive(parent_pid):
-            os._exit(3)
-        time.sleep(1.0)
-
-
-def _alive(pid: int) -> bool:
-    """True when process `pid` exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(3)
 
 
 def run_job(db_url: str, plan_id: str, parent_pid: int) -> None:

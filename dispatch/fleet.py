@@ -144,6 +144,11 @@ def load_fleet(
     return load_fleet_text(text, path.name, station_ids, cold_station_ids)
 
 
+def all_at_hub(fleet: Fleet, hub: str = "HUB") -> Fleet:
+    """The same fleet with every vehicle based at the hub (single-echelon operation)."""
+    return replace(fleet, vehicles=[replace(v, depot=hub) for v in fleet.vehicles])
+
+
 def fleet_for_county(county: County, path: Path | None = None) -> Fleet:
     """The fleet of `path` (default file if None) expanded over the county's stations."""
     stations = [p for p in county.points if p.kind == "station"]

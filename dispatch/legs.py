@@ -188,14 +188,8 @@ def solve_leg(
             [job_loc[id(j)] for j in warm.get((slot.vehicle.vehicle_id, slot.trip), [])]
             for slot in slots
         ]
-    # Path-building first solutions stall on the exact pickup-and-delivery load model;
-    # insertion builds a first plan at once there.
-    first = "PARALLEL_CHEAPEST_INSERTION" if pickup.any() else "AUTOMATIC"
     params = SolveParams(
-        time_limit_s=time_limit_s,
-        solution_limit=solution_limit,
-        initial_routes=initial,
-        first_solution=first,
+        time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial
     )
     solution = solve(problem, params)
     if solution.status == "failed":

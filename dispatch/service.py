@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
-from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
+from dispatch.fleet import Fleet, all_at_hub, fleet_to_toml, load_fleet_text
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
@@ -77,8 +77,14 @@ def plan_day(
     progress: Progress | None = None,
     warm_start: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Plan a day and return the validated plan JSON (PlanInvalid if validation fails)."""
+    """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
+
+    In `direct` mode every vehicle works from the hub (station vehicles included), so the
+    modes compare the same fleet.
+    """
     fleet = fleet or ws.fleet
+    if mode == "direct":
+        fleet = all_at_hub(fleet)
     started = time.perf_counter()
     day = plan_trips(
         ws, fleet, parcels, date=date, mode=mode, time_limit_s=time_limit_s, progress=progress

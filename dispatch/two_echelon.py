@@ -153,9 +153,7 @@ def plan_trips(
     leg1 = day.waves(all_e1, day.hub_vehicles, {}, echelon=1, time_limit_s=budget.of("e1"))
     trips = list(leg1.trips)
     feeders = {id(j) for js in feeder.values() for j in js}
-    unassigned += day.explain_jobs(
-        [j for j in leg1.unserved if id(j) not in feeders], day.hub_vehicles
-    )
+    retry = [j for j in leg1.unserved if id(j) not in feeders]  # again in the afternoon
     report(0.65, leg1.cost_fen)
 
     # Leg 2: village runs from each station, after the feeder parcels arrived and were sorted.
@@ -202,6 +200,7 @@ def plan_trips(
     # directly what the village runs could not take.
     direct_jobs, big = day.jobs(leftover, day.hub_vehicles)
     unassigned += day.explain_all(big, day.hub_vehicles, "too_large")
+    direct_jobs += retry
     if collect_jobs or direct_jobs:
         leg3 = day.waves(
             collect_jobs + direct_jobs,
@@ -211,9 +210,10 @@ def plan_trips(
             time_limit_s=budget.of("collect"),
         )
         trips += leg3.trips
-        late = [j for j in leg3.unserved if j.point_id in via]
+        collecting = {id(j) for j in collect_jobs}
+        late = [j for j in leg3.unserved if id(j) in collecting]
         unassigned += day.explain_jobs(
-            [j for j in leg3.unserved if j not in late], day.hub_vehicles
+            [j for j in leg3.unserved if id(j) not in collecting], day.hub_vehicles
         )
         missed = {p.tracking_no for j in late for p in j.pickups}
         if missed:
@@ -344,7 +344,7 @@ class _Day:
             cost += leg.cost_fen
             busy.update(_busy_until(leg.trips, busy))
             left = leg.unserved
-            limit = max(0.2, time_limit_s * 0.2)
+            limit = max(time_limit_s * 0.2, FLOOR_S + FLOOR_PER_JOB_S * len(left))
         return LegResult(trips=trips, unserved=left, cost_fen=cost)
 
     def screen(self, parcels: Sequence[Parcel]) -> list[Unassigned]:

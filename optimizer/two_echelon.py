@@ -915,9 +915,10 @@ def solve_2e(
 ) -> TwoEchelonSolution:
     """Solve `inst` within about `time_limit_s` seconds and validate the result.
 
-    Each seed assignment (see SEEDS) is solved; the best is improved by moving customers,
-    freighter routes and whole satellites' customers to other satellites (re-solving the
-    satellites concerned and the trucks) for about 60 % of the time, then polished.
+    Each seed (see SEEDS; the joint one gets 30 % of the time) is solved and the best is
+    improved by moving customers, freighter routes and whole satellites' customers to other
+    satellites (re-solving only the satellites concerned, then the trucks) until 60 % of the
+    time; the rest polishes the routes with guided local search.
     """
     unknown = [strategy for strategy in seeds if strategy not in SEEDS]
     if unknown or not seeds:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from optimizer.portfolio import portfolio_params, solve_portfolio
@@ -37,6 +39,33 @@ def test_workers_get_distinct_strategies_and_worker_zero_keeps_the_callers() -> 
     pairs = {(p.first_solution, p.metaheuristic) for p in variants}
     assert len(pairs) == 4
     assert all(p.time_limit_s == 3 for p in variants)
+    default = SolveParams()
+    assert len({(p.first_solution, p.metaheuristic) for p in portfolio_params(default, 6)}) == 6
+
+
+def test_constrained_problems_get_insertion_strategies() -> None:
+    problem = _cvrp()
+    windows = problem.time_windows.copy()
+    windows[4] = (3_600, 7_200)
+    timed = replace(problem, time_windows=windows)
+    for variant in portfolio_params(SolveParams(), 4, timed)[1:]:
+        assert "INSERTION" in variant.first_solution
+    plain = portfolio_params(SolveParams(), 4, problem)[1:]
+    assert any("INSERTION" not in variant.first_solution for variant in plain)
+
+
+def test_warm_start_keeps_one_worker_searching_from_scratch() -> None:
+    params = SolveParams(time_limit_s=3, initial_routes=[[1, 2], [3]])
+    variants = portfolio_params(params, 3)
+    assert [v.initial_routes is None for v in variants] == [False, True, False]
+
+
+def test_a_failing_worker_does_not_sink_the_portfolio() -> None:
+    problem = _cvrp()
+    broken = SolveParams(time_limit_s=0.5, first_solution="NO_SUCH_STRATEGY")
+    solution = solve_portfolio(problem, broken, workers=2)
+    assert validate(problem, solution) == []
+    assert solution.stats["portfolio_winner"] == 1.0
 
 
 def test_two_workers_return_a_valid_solution() -> None:

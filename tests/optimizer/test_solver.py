@@ -11,7 +11,7 @@ import pytest
 
 from optimizer.costs import route_distance
 from optimizer.problem import MANDATORY, Break, Problem, Solution, Vehicle
-from optimizer.solver import SolveParams, solve
+from optimizer.solver import ITERATED_LOCAL_SEARCH, SolveParams, choose_strategies, solve
 from optimizer.validate import route_cost, validate
 
 FAST = SolveParams(time_limit_s=1.0, solution_limit=200)
@@ -273,3 +273,47 @@ def test_impossible_optional_pair_is_dropped_alone() -> None:
     solution = solved(replace(problem, time_windows=windows, penalty=penalty, pairs=[(8, 9)]))
     assert solution.unserved == [8, 9]
     assert solution.stats["penalty"] == 2 * 10**6
+
+
+def test_automatic_strategies_follow_the_problem_shape() -> None:
+    plain = grid_problem(RING, vehicles=fleet(3, capacity_g=100), delivery_g=[0] + [30] * 9)
+    assert choose_strategies(plain, SolveParams()) == ("PATH_CHEAPEST_ARC", ITERATED_LOCAL_SEARCH)
+    windows = plain.time_windows.copy()
+    windows[3] = (HOUR, 2 * HOUR)
+    timed = replace(plain, time_windows=windows)
+    assert choose_strategies(timed, SolveParams())[0] == "PARALLEL_CHEAPEST_INSERTION"
+    warm = SolveParams(initial_routes=[[1, 2]])
+    assert choose_strategies(plain, warm)[1] == "GUIDED_LOCAL_SEARCH"
+    hourly = replace(plain, vehicles=fleet(3, capacity_g=100, cost_per_hour=3000))
+    asked = SolveParams(metaheuristic=ITERATED_LOCAL_SEARCH)
+    assert choose_strategies(hourly, asked)[1] == "GUIDED_LOCAL_SEARCH"
+    chosen = SolveParams(first_solution="SAVINGS", metaheuristic="TABU_SEARCH")
+    assert choose_strategies(plain, chosen) == ("SAVINGS", "TABU_SEARCH")
+
+
+def test_iterated_local_search_serves_windows_and_capacity() -> None:
+    problem = grid_problem(RING, vehicles=fleet(6, capacity_g=100), delivery_g=[0] + [40] * 9)
+    windows = problem.time_windows.copy()
+    windows[8] = (0, HOUR)  # the far corner early ...
+    windows[2] = (2 * HOUR, 3 * HOUR)  # ... a near node late
+    problem = replace(problem, time_windows=windows)
+    params = SolveParams(time_limit_s=1.0, metaheuristic=ITERATED_LOCAL_SEARCH)
+    solution = solved(problem, params)
+    assert solution.unserved == []
+    assert len(solution.routes) >= 5  # 9 customers of 40 g, at most 2 per 100 g vehicle
+    starts = {n: t for r in solution.routes for n, t in zip(r.nodes, r.times[1:-1], strict=True)}
+    assert starts[8] <= HOUR and starts[2] >= 2 * HOUR
+
+
+def test_slack_time_model_schedules_from_the_shift_start() -> None:
+    """Loose windows drop the time dimension; the reported times are still a valid schedule."""
+    vehicles = fleet(4, capacity_g=100, shift_start=8 * HOUR)
+    problem = grid_problem(RING, vehicles=vehicles, delivery_g=[0] + [30] * 9)
+    solution = solved(problem, replace(FAST, metaheuristic=ITERATED_LOCAL_SEARCH))
+    assert all(route.times[0] == 8 * HOUR for route in solution.routes)
+    # A window that can bind keeps the time dimension: node 8 must be served by 8:10.
+    windows = problem.time_windows.copy()
+    windows[8] = (0, 8 * HOUR + 600)
+    timed = solved(replace(problem, time_windows=windows))
+    starts = {n: t for r in timed.routes for n, t in zip(r.nodes, r.times[1:-1], strict=True)}
+    assert starts[8] <= 8 * HOUR + 600
