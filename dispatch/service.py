@@ -26,6 +26,7 @@ __all__ = [
     "Workspace",
     "fleet_from_toml",
     "fleet_toml",
+    "mode_fleet",
     "network_points",
     "parse_manifest_bytes",
     "plan_day",
@@ -66,6 +67,11 @@ def plan_inputs(ws: Workspace, fleet: Fleet, parcels: Sequence[Parcel]) -> PlanI
     )
 
 
+def mode_fleet(fleet: Fleet, mode: str) -> Fleet:
+    """The fleet a mode plans with: `direct` runs every vehicle from the hub."""
+    return all_at_hub(fleet) if mode == "direct" else fleet
+
+
 def plan_day(
     ws: Workspace,
     parcels: Sequence[Parcel],
@@ -82,9 +88,7 @@ def plan_day(
     In `direct` mode every vehicle works from the hub (station vehicles included), so the
     modes compare the same fleet.
     """
-    fleet = fleet or ws.fleet
-    if mode == "direct":
-        fleet = all_at_hub(fleet)
+    fleet = mode_fleet(fleet or ws.fleet, mode)
     started = time.perf_counter()
     day = plan_trips(
         ws, fleet, parcels, date=date, mode=mode, time_limit_s=time_limit_s, progress=progress
@@ -135,11 +139,11 @@ def replan(
     `parcels` are all the day's parcels, late ones included. Raises EventError (a
     ValueError) naming the event and field when an event cannot be applied.
     """
-    fleet = fleet or ws.fleet
+    mode = plan.get("mode", "auto")
+    fleet = mode_fleet(fleet or ws.fleet, mode)
     started = time.perf_counter()
     cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
     date = dt.date.fromisoformat(plan["date"])
-    mode = plan.get("mode", "auto")
     day = plan_trips(
         ws,
         fleet,

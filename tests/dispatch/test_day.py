@@ -103,7 +103,9 @@ def accounted(plan: dict[str, Any], parcels: list[Parcel]) -> None:
 def test_small_day_in_every_mode_is_valid_and_complete(ws: Workspace, mode: str) -> None:
     parcels = generate_day(ws.county, n_parcels=250, seed=3, date=DAY)
     plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=2.0, mode=mode)
-    assert validate_plan(plan, service.plan_inputs(ws, ws.fleet, parcels)) == []
+    used = service.mode_fleet(ws.fleet, mode)
+    assert validate_plan(plan, service.plan_inputs(ws, used, parcels)) == []
+    assert validate_plan(plan, service.plan_inputs(ws, ws.fleet, parcels)) == [] or mode == "direct"
     accounted(plan, parcels)
     k = plan["kpis"]
     assert k["parcels"] == 250
