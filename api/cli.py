@@ -14,7 +14,6 @@ import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -254,8 +253,12 @@ def main() -> None:
 
 
 def _usage_error(exc: Exception) -> bool:
-    """Click usage errors (bad option or argument) are invalid input too."""
-    if isinstance(exc, click.ClickException):
-        exc.show()
+    """Usage errors (a missing argument, a bad option) are invalid input too."""
+    if isinstance(exc, typer.TyperException):
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            console.print(f"[red]error[/red] {exc}", highlight=False)
         return True
     return False

@@ -1,0 +1,222 @@
+"""The command line end to end: demo, plan on its manifests, bad input refused, points, solve."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DAY = "2026-11-28"
+HEADER = "tracking_no,carrier,kind,point_id,lon,lat,crs,weight_kg,volume_l,cold,due_date\n"
+GOOD = "ZT001,中通快递,delivery,500118118201,,,,2.5,10,0,2026-11-28\n"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`ruraldispatch ARGS` in a child process, as a user would run it."""
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    r = run(
+        "demo",
+        "--out",
+        str(out),
+        "--parcels",
+        "300",
+        "--seed",
+        "5",
+        "--time-limit",
+        "2",
+        "--date",
+        DAY,
+    )
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_demo_writes_manifests_plan_geojson_and_sheets(demo: Path) -> None:
+    manifests = sorted((demo / "manifests").glob("*.csv"))
+    assert len(manifests) >= 8
+    header = manifests[0].read_bytes().split(b"\n", 1)[0].decode("utf-8-sig", "replace")
+    assert header.strip().split(",") == HEADER.strip().split(",")
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    assert plan["status"] in ("feasible", "partial", "optimal")
+    assert plan["kpis"]["parcels"] == 300
+    assert {r["echelon"] for r in plan["routes"]} == {1, 2}
+    geo = json.loads((demo / "routes.geojson").read_text(encoding="utf-8"))
+    lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    assert len(lines) == len(plan["routes"])
+    assert all(len(f["geometry"]["coordinates"]) >= 2 for f in lines)
+    sheets = sorted((demo / "sheets").glob("*.csv"))
+    assert [s.stem for s in sheets] == sorted(r["route_id"] for r in plan["routes"])
+
+
+def test_plan_on_the_demo_manifests(demo: Path, tmp_path: Path) -> None:
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    out = tmp_path / "replanned"
+    r = run(
+        "plan",
+        *manifests,
+        "--out",
+        str(out),
+        "--time-limit",
+        "2",
+        "--mode",
+        "direct",
+        "--date",
+        DAY,
+    )
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["kpis"]["parcels"] == 300
+    assert plan["mode"] == "direct"
+    assert {r["echelon"] for r in plan["routes"]} == {1}
+
+
+BROKEN = {
+    "unknown point": ("ZT1,中通快递,delivery,500118999999,,,,1,1,0,2026-11-28\n", "point_id"),
+    "outside": ("ZT1,中通快递,delivery,,104.0,30.6,wgs84,1,1,0,2026-11-28\n", "lon"),
+    "negative weight": ("ZT1,中通快递,delivery,500118118201,,,,-1,1,0,2026-11-28\n", "weight_kg"),
+    "text volume": ("ZT1,中通快递,delivery,500118118201,,,,1,abc,0,2026-11-28\n", "volume_l"),
+    "bad kind": ("ZT1,中通快递,return,500118118201,,,,1,1,0,2026-11-28\n", "kind"),
+    "bad cold": ("ZT1,中通快递,delivery,500118118201,,,,1,1,2,2026-11-28\n", "cold"),
+    "bad date": ("ZT1,中通快递,delivery,500118118201,,,,1,1,0,2026-13-40\n", "due_date"),
+    "bad crs": ("ZT1,中通快递,delivery,,105.9,29.35,bd09,1,1,0,2026-11-28\n", "crs"),
+    "duplicate": (GOOD + GOOD, "tracking_no"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_manifest_exits_2_names_file_row_field_and_writes_nothing(
+    tmp_path: Path, case: str
+) -> None:
+    rows, field = BROKEN[case]
+    path = tmp_path / "zto.csv"
+    path.write_text(HEADER + GOOD.replace("ZT001", "ZT000") + rows, encoding="utf-8")
+    out = tmp_path / "out"
+    r = run("plan", str(path), "--out", str(out), "--time-limit", "1", "--date", DAY)
+    assert r.returncode == 2, r.stderr
+    assert "zto.csv" in r.stderr and "row 2" in r.stderr and field in r.stderr
+    assert not out.exists()
+
+
+def test_missing_column_and_cross_file_duplicate(tmp_path: Path) -> None:
+    a = tmp_path / "a.csv"
+    a.write_text(
+        HEADER.replace(",cold", "") + "ZT1,中通快递,delivery,500118118201,,,,1,1,2026-11-28\n",
+        encoding="utf-8",
+    )
+    r = run("plan", str(a), "--out", str(tmp_path / "o1"), "--date", DAY)
+    assert r.returncode in (0, 2)  # cold is optional when absent: see manifest docs
+    b = tmp_path / "b.csv"
+    c = tmp_path / "c.csv"
+    b.write_text(HEADER + GOOD, encoding="utf-8")
+    c.write_text(HEADER + GOOD, encoding="utf-8")
+    r = run("plan", str(b), str(c), "--out", str(tmp_path / "o2"), "--date", DAY)
+    assert r.returncode == 2
+    assert "c.csv" in r.stderr and "tracking_no" in r.stderr
+    assert not (tmp_path / "o2").exists()
+    d = tmp_path / "d.csv"
+    d.write_text(
+        HEADER.replace(",weight_kg", "") + "ZT1,中通快递,delivery,500118118201,,,,1,0,x\n",
+        encoding="utf-8",
+    )
+    r = run("plan", str(d), "--out", str(tmp_path / "o3"), "--date", DAY)
+    assert r.returncode == 2 and "weight_kg" in r.stderr
+
+
+def test_skip_invalid_plans_the_rest_and_lists_the_invalid_rows(tmp_path: Path) -> None:
+    path = tmp_path / "zto.csv"
+    path.write_text(HEADER + GOOD + BROKEN["bad kind"][0], encoding="utf-8")
+    out = tmp_path / "out"
+    r = run(
+        "plan", str(path), "--out", str(out), "--time-limit", "1", "--skip-invalid", "--date", DAY
+    )
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert plan["kpis"]["parcels"] == 1
+    assert plan["invalid_rows"] == [
+        {
+            "file": "zto.csv",
+            "row": 2,
+            "field": "kind",
+            "message": plan["invalid_rows"][0]["message"],
+        }
+    ]
+
+
+def test_gbk_manifest_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "yto.csv"
+    path.write_bytes((HEADER + GOOD.replace("中通快递", "圆通速递")).encode("gb18030"))
+    r = run("plan", str(path), "--out", str(tmp_path / "out"), "--time-limit", "1", "--date", DAY)
+    assert r.returncode == 0, r.stderr
+
+
+def test_network_points_csv(tmp_path: Path) -> None:
+    out = tmp_path / "points.csv"
+    r = run("network", "points", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == [
+        "point_id",
+        "name",
+        "kind",
+        "town_id",
+        "lon",
+        "lat",
+        "open_s",
+        "close_s",
+    ]
+    kinds = [r["kind"] for r in rows]
+    assert (
+        kinds.count("hub") == 1 and kinds.count("station") == 23 and kinds.count("village") == 267
+    )
+
+
+def test_missing_files_and_bad_options_exit_2(tmp_path: Path) -> None:
+    assert run("plan", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")).returncode == 2
+    assert run("plan", "--out", str(tmp_path / "o")).returncode == 2
+    path = tmp_path / "zto.csv"
+    path.write_text(HEADER + GOOD, encoding="utf-8")
+    bad_mode = run("plan", str(path), "--out", str(tmp_path / "o"), "--mode", "teleport")
+    assert bad_mode.returncode == 2 and "mode" in bad_mode.stderr
+    fleet = tmp_path / "fleet.toml"
+    fleet.write_text("[types.van]\nclass = 'boat'\n", encoding="utf-8")
+    bad_fleet = run("plan", str(path), "--out", str(tmp_path / "o"), "--fleet", str(fleet))
+    assert bad_fleet.returncode == 2 and "types.van" in bad_fleet.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_solve_vrplib_writes_a_valid_solution(tmp_path: Path) -> None:
+    inst = tmp_path / "tiny.vrp"
+    coords = [(0, 0), (10, 0), (0, 10), (-10, 0), (0, -10), (7, 7)]
+    inst.write_text(
+        "NAME : tiny\nTYPE : CVRP\nDIMENSION : 6\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 10\n"
+        "NODE_COORD_SECTION\n"
+        + "".join(f"{i + 1} {x} {y}\n" for i, (x, y) in enumerate(coords))
+        + "DEMAND_SECTION\n1 0\n2 4\n3 4\n4 4\n5 4\n6 4\nDEPOT_SECTION\n1\n-1\nEOF\n",
+        encoding="utf-8",
+    )
+    sol = tmp_path / "sol.json"
+    r = run("solve", str(inst), "--format", "vrplib", "--time-limit", "1", "--out", str(sol))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(sol.read_text(encoding="utf-8"))
+    served = sorted(n for route in data["routes"] for n in route)
+    assert served == [1, 2, 3, 4, 5]
+    assert data["cost"] > 0
+    broken = tmp_path / "broken.vrp"
+    broken.write_text("NAME : x\nDIMENSION : 3\n", encoding="utf-8")
+    assert run("solve", str(broken), "--format", "vrplib", "--time-limit", "1").returncode == 2
