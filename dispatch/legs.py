@@ -99,9 +99,13 @@ def solve_leg(
     echelon: int,
     time_limit_s: float,
     solution_limit: int | None = None,
-    warm: Mapping[tuple[str, int], list[Job]] | None = None,
+    hints: Mapping[str, Sequence[str]] | None = None,
 ) -> LegResult:
-    """Solve one leg and return its trips; the solution is validated before it is used."""
+    """Solve one leg and return its trips; the solution is validated before it is used.
+
+    `hints` (vehicle id -> point ids in the order an earlier plan visited them) warm-start the
+    search; the solver starts afresh when they do not make a feasible start.
+    """
     if not jobs or not slots:
         return LegResult(trips=[], unserved=list(jobs), cost_fen=0)
     depots = sorted({s.start_point for s in slots} | {s.end_point for s in slots})
@@ -181,13 +185,7 @@ def solve_leg(
         penalty=penalty,
         allowed=allowed,
     )
-    initial = None
-    if warm:
-        job_loc = {id(j): first_job + k for k, j in enumerate(jobs)}
-        initial = [
-            [job_loc[id(j)] for j in warm.get((slot.vehicle.vehicle_id, slot.trip), [])]
-            for slot in slots
-        ]
+    initial = _warm_routes(problem, jobs, slots, hints, first_job) if hints else None
     params = SolveParams(
         time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial
     )
@@ -226,3 +224,34 @@ def solve_leg(
         )
     unserved = [jobs[i - first_job] for i in solution.unserved]
     return LegResult(trips=trips, unserved=unserved, cost_fen=solution.cost)
+
+
+def _warm_routes(
+    problem: Problem,
+    jobs: Sequence[Job],
+    slots: Sequence[TripSlot],
+    hints: Mapping[str, Sequence[str]],
+    first_job: int,
+) -> list[list[int]]:
+    """Initial routes: each vehicle's jobs in its hinted point order, within its capacity
+    (deliveries and pickups counted together, which is always feasible)."""
+    taken: set[int] = set()
+    routes: list[list[int]] = []
+    for v, slot in enumerate(slots):
+        route: list[int] = []
+        weight = volume = 0
+        vehicle = problem.vehicles[v]
+        for point in hints.get(slot.vehicle.vehicle_id, ()):
+            for k, job in enumerate(jobs):
+                node = first_job + k
+                if k in taken or job.point_id != point or not problem.may_serve(v, node):
+                    continue
+                g = job.delivery_g + job.pickup_g
+                ml = job.delivery_ml + job.pickup_ml
+                if weight + g > vehicle.capacity_g or volume + ml > vehicle.capacity_ml:
+                    continue
+                weight, volume = weight + g, volume + ml
+                taken.add(k)
+                route.append(node)
+        routes.append(route)
+    return routes

@@ -99,6 +99,8 @@ def cut_plan(
         start = r["stops"][0]["departure_s"]
         vid = r["vehicle_id"]
         if start > at:
+            hints = cut.resume.hints.setdefault(vid, [])
+            hints += [s["point_id"] for s in r["stops"][1:-1]]
             continue
         if vid in broken:
             when, where = broken[vid]

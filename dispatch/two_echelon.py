@@ -82,13 +82,15 @@ class Resume:
     """Where a day stands when it is re-planned at `start_s` (s since midnight).
 
     `busy`: vehicle id -> (end of its last kept trip s, trips kept); `excluded`: vehicles out
-    of service; `at_station`: parcels already waiting at a station -> (station id, since s).
+    of service; `at_station`: parcels already waiting at a station -> (station id, since s);
+    `hints`: vehicle id -> points its dropped trips would have visited, in order (warm start).
     """
 
     start_s: int
     busy: dict[str, tuple[int, int]] = field(default_factory=dict)
     excluded: set[str] = field(default_factory=set)
     at_station: dict[str, tuple[str, int]] = field(default_factory=dict)
+    hints: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan_trips(
@@ -337,6 +339,7 @@ class _Day:
                 echelon=echelon,
                 time_limit_s=limit,
                 solution_limit=solution_limit,
+                hints=self.resume.hints,
             )
             if not leg.trips:
                 break
