@@ -31,6 +31,9 @@ ESTIMATE_SOLUTIONS = 10
 #: A leg's first wave gets at least FLOOR_S + FLOOR_PER_JOB_S per job (s): below that the
 #: search stops before it has placed every job it could, and later waves miss the deadlines.
 FLOOR_S = 0.1
+#: Legs of at most SMALL_LEG_JOBS jobs stop after SMALL_LEG_SOLUTIONS search solutions.
+SMALL_LEG_JOBS = 15
+SMALL_LEG_SOLUTIONS = 400
 FLOOR_PER_JOB_S = 0.02
 
 Progress = Callable[[float, int | None], None]
@@ -338,7 +341,7 @@ class _Day:
                 slots,
                 echelon=echelon,
                 time_limit_s=limit,
-                solution_limit=solution_limit,
+                solution_limit=solution_limit or _small_leg_limit(len(left)),
                 hints=self.resume.hints,
             )
             if not leg.trips:
@@ -508,6 +511,12 @@ class _Day:
         ml = sum(p.volume_ml for p in parcels)
         share = max(g / t.capacity_g, ml / t.capacity_ml)
         return round(trip * share)
+
+
+def _small_leg_limit(jobs: int) -> int | None:
+    """A solution limit for small legs: a few hundred local-search steps settle a dozen stops
+    long before any time limit, so the search stops there instead of idling."""
+    return SMALL_LEG_SOLUTIONS if jobs <= SMALL_LEG_JOBS else None
 
 
 def _moved(p: Parcel, point_id: str) -> Parcel:
