@@ -25,6 +25,7 @@ from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.parcel import InputError, ManifestError, Parcel
 from optimizer.formats import solve_file
+from optimizer.vroom import solve_vroom
 
 app = typer.Typer(add_completion=False, help="Routing and dispatch for a county's rural delivery.")
 network_app = typer.Typer(add_completion=False, help="The road network and service points.")
@@ -203,12 +204,34 @@ def solve(
     """Solve a textbook instance (VRPLIB, Solomon) or a VROOM problem."""
     if not file.is_file():
         raise InvalidInput(f"{file}: file not found")
+    if format == "vroom":
+        _solve_vroom(file, time_limit, out)
+        return
     try:
         result = solve_file(file, format, time_limit, workers=workers, out=out)
     except ValueError as exc:
         raise InvalidInput(f"{file}: {exc}") from exc
     summary = {k: v for k, v in result.items() if k not in ("routes", "steps")}
     typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
+    """VROOM problem JSON in, VROOM solution JSON out (stdout or --out); VROOM's exit codes."""
+    try:
+        problem = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{file}: not JSON: {exc}") from exc
+    solution = solve_vroom(problem, time_limit_s=time_limit)
+    text = json.dumps(solution, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+    else:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(out)
+    if solution.get("code", 1) != 0:
+        console.print(f"[red]error[/red] {file}: {solution.get('error', 'no solution')}")
+        raise typer.Exit(2 if solution.get("code") == 2 else 1)
 
 
 @network_app.command("points")
@@ -231,7 +254,9 @@ def network_points(
 def main() -> None:
     """Entry point: run the app and map failures to exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except ManifestError as exc:
         _print_errors(exc.errors)
         console.print("[red]Invalid input: nothing was planned or written.[/red]")

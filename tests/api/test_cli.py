@@ -220,3 +220,25 @@ def test_solve_vrplib_writes_a_valid_solution(tmp_path: Path) -> None:
     broken = tmp_path / "broken.vrp"
     broken.write_text("NAME : x\nDIMENSION : 3\n", encoding="utf-8")
     assert run("solve", str(broken), "--format", "vrplib", "--time-limit", "1").returncode == 2
+
+
+def test_solve_vroom_json_in_and_out(tmp_path: Path) -> None:
+    problem = {
+        "vehicles": [{"id": 7, "start": [105.93, 29.34], "end": [105.93, 29.34], "capacity": [10]}],
+        "jobs": [
+            {"id": 1, "location": [105.95, 29.36], "delivery": [2]},
+            {"id": 2, "location": [105.90, 29.30], "delivery": [3]},
+        ],
+    }
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(problem), encoding="utf-8")
+    out = tmp_path / "solution.json"
+    r = run("solve", str(path), "--format", "vroom", "--time-limit", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    solution = json.loads(out.read_text(encoding="utf-8"))
+    assert solution["code"] == 0 and solution["unassigned"] == []
+    jobs = [s["id"] for route in solution["routes"] for s in route["steps"] if s["type"] == "job"]
+    assert sorted(jobs) == [1, 2]
+    path.write_text(json.dumps({"jobs": 3}), encoding="utf-8")
+    bad = run("solve", str(path), "--format", "vroom", "--time-limit", "1")
+    assert bad.returncode == 2 and json.loads(bad.stdout)["code"] == 2
