@@ -14,7 +14,7 @@ from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
 from dispatch.replan import EventError, replan_inputs
-from dispatch.two_echelon import plan_trips
+from dispatch.two_echelon import DayResult, Resume, plan_trips
 from dispatch.validate import PlanInputs, check_plan
 from dispatch.workspace import Workspace
 
@@ -86,12 +86,73 @@ def plan_day(
     """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
 
     In `direct` mode every vehicle works from the hub (station vehicles included), so the
-    modes compare the same fleet.
+    modes compare the same fleet. In `auto` mode, a plan that leaves parcels due today behind
+    is compared with the all-direct plan (given half the time) and the better one is kept:
+    fewer parcels left behind, then lower cost; `kpis.auto_fallback` says which won.
+    `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes.
     """
-    fleet = mode_fleet(fleet or ws.fleet, mode)
+    base = fleet or ws.fleet
+    started = time.perf_counter()
+    resume = Resume(start_s=0, hints=route_hints(warm_start["routes"])) if warm_start else None
+    plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, progress, resume)
+    if mode == "auto" and _left_today(plan):
+        alt, alt_fleet = _plan_mode(
+            ws, base, parcels, date, "direct", time_limit_s / 2, None, resume
+        )
+        better = (_left_today(alt), alt["kpis"]["cost_fen"]) < (
+            _left_today(plan),
+            plan["kpis"]["cost_fen"],
+        )
+        plan["kpis"]["auto_fallback"] = {
+            "direct_cost_fen": alt["kpis"]["cost_fen"],
+            "direct_left_today": _left_today(alt),
+            "chosen": "direct" if better else "towns",
+        }
+        if better:
+            alt["mode"] = "auto"
+            alt["kpis"]["auto_fallback"] = plan["kpis"]["auto_fallback"]
+            alt["kpis"]["towns"] = plan["kpis"]["towns"]
+            plan, used = alt, alt_fleet
+    plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
+    check_plan(plan, plan_inputs(ws, used, parcels))
+    return plan
+
+
+def route_hints(routes: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Vehicle id -> the points its routes visit, in order (to warm-start a new plan)."""
+    hints: dict[str, list[str]] = {}
+    for r in sorted(routes, key=lambda r: (r["vehicle_id"], r["stops"][0]["departure_s"])):
+        hints.setdefault(r["vehicle_id"], []).extend(s["point_id"] for s in r["stops"][1:-1])
+    return hints
+
+
+def _left_today(plan: Mapping[str, Any]) -> int:
+    """Parcels the plan leaves behind that were not merely deferred."""
+    return int(plan["kpis"]["unassigned"])
+
+
+def _plan_mode(
+    ws: Workspace,
+    base: Fleet,
+    parcels: Sequence[Parcel],
+    date: dt.date,
+    mode: str,
+    time_limit_s: float,
+    progress: Progress | None,
+    resume: Resume | None,
+) -> tuple[dict[str, Any], Fleet]:
+    """The plan of one mode (not yet validated) and the fleet it was planned with."""
+    fleet = mode_fleet(base, mode)
     started = time.perf_counter()
     day = plan_trips(
-        ws, fleet, parcels, date=date, mode=mode, time_limit_s=time_limit_s, progress=progress
+        ws,
+        fleet,
+        parcels,
+        date=date,
+        mode=mode,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        resume=resume,
     )
     plan = build_plan(
         ws,
@@ -101,14 +162,18 @@ def plan_day(
         parcels,
         date=date,
         mode=mode,
-        extra_kpis={
-            "towns": [t.as_json() for t in day.towns],
-            "solve_time_s": round(time.perf_counter() - started, 2),
-            "network": ws.network_source,
-        },
+        extra_kpis=_kpis(ws, day, started),
     )
-    check_plan(plan, plan_inputs(ws, fleet, parcels))
-    return plan
+    return plan, fleet
+
+
+def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
+    """KPIs a plan adds beyond the routes: town choices, solve time, network."""
+    return {
+        "towns": [t.as_json() for t in day.towns],
+        "solve_time_s": round(time.perf_counter() - started, 2),
+        "network": ws.network_source,
+    }
 
 
 def write_outputs(
@@ -162,11 +227,7 @@ def replan(
         parcels,
         date=date,
         mode=mode,
-        extra_kpis={
-            "towns": [t.as_json() for t in day.towns],
-            "solve_time_s": round(time.perf_counter() - started, 2),
-            "network": ws.network_source,
-        },
+        extra_kpis=_kpis(ws, day, started),
         kept=cut.kept,
         retired_ids=[r["route_id"] for r in plan["routes"]],
     )

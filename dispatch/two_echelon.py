@@ -6,8 +6,10 @@ The day is solved as a sequence of legs, each an optimizer problem:
    collecting those villages' produce on the way;
 2. village legs (echelon 2), one per station: station vehicles leave once every parcel they
    carry has arrived plus the sorting time, deliver to the villages and bring produce back;
-3. collection leg (echelon 1): hub vehicles fetch the produce waiting at stations.
+3. afternoon leg (echelon 1): hub vehicles fetch the produce waiting at stations and serve
+   directly what the village runs could not take (and what the morning left).
 Per town the mode is `direct`, `via_station`, or chosen by comparing both costs (`auto`).
+Every leg is solved in waves of trips, so multi-trip vehicles reload between trips.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ ESTIMATE_SOLUTIONS = 10
 #: A leg's first wave gets at least FLOOR_S + FLOOR_PER_JOB_S per job (s): below that the
 #: search stops before it has placed every job it could, and later waves miss the deadlines.
 FLOOR_S = 0.1
+FLOOR_PER_JOB_S = 0.02
 #: Legs of at most SMALL_LEG_JOBS jobs stop after SMALL_LEG_SOLUTIONS search solutions.
 SMALL_LEG_JOBS = 15
 SMALL_LEG_SOLUTIONS = 400
-FLOOR_PER_JOB_S = 0.02
 
 Progress = Callable[[float, int | None], None]
 
@@ -145,12 +147,12 @@ def plan_trips(
 
     # Leg 1: morning trunk runs.
     e1_jobs, oversize = day.jobs(e1_parcels, day.hub_vehicles)
-    unassigned += day.explain_all(oversize, day.hub_vehicles, "too_large")
+    unassigned += day.too_large(oversize)
     feeder: dict[str, list[Job]] = {}
     for town_id, ps in sorted(via.items()):
         deliveries = [p for p in ps if p.kind == "delivery"]
         jobs, big = day.jobs(deliveries, day.hub_vehicles, at=town_id)
-        unassigned += day.explain_all(big, day.hub_vehicles, "too_large")
+        unassigned += day.too_large(big)
         for j in jobs:
             j.due_s = fleet.settings.station_deadline_s
         feeder[town_id] = jobs
@@ -179,7 +181,7 @@ def plan_trips(
         town_parcels = [p for p in ps if p.kind == "pickup" or p.tracking_no not in unfed]
         vehicles = day.station_vehicles(town_id)
         town_jobs[town_id], big = day.jobs(town_parcels, vehicles)
-        unassigned += day.explain_all(big, vehicles, "too_large")
+        unassigned += day.too_large(big)
     e2_jobs = max(1, sum(len(js) for js in town_jobs.values()))
     # Parcels that missed their feeder run or that no village run could take: the hub
     # serves them directly in the afternoon.
@@ -204,7 +206,7 @@ def plan_trips(
     # Leg 3: in the afternoon the hub fetches the produce waiting at stations and serves
     # directly what the village runs could not take.
     direct_jobs, big = day.jobs(leftover, day.hub_vehicles)
-    unassigned += day.explain_all(big, day.hub_vehicles, "too_large")
+    unassigned += day.too_large(big)
     direct_jobs += retry
     if collect_jobs or direct_jobs:
         leg3 = day.waves(
@@ -378,12 +380,12 @@ class _Day:
             return "too_large"
         return None
 
-    def explain_all(
-        self, parcels: Sequence[Parcel], vehicles: Sequence[FleetVehicle], code: str
-    ) -> list[Unassigned]:
-        """Unassigned entries with one code for `parcels`."""
+    def too_large(self, parcels: Sequence[Parcel]) -> list[Unassigned]:
+        """Unassigned entries for parcels larger than any vehicle that may serve their point."""
         return [
-            Unassigned(p.tracking_no, code, reason(code, self.ws.point(p.point_id).name))
+            Unassigned(
+                p.tracking_no, "too_large", reason("too_large", self.ws.point(p.point_id).name)
+            )
             for p in parcels
         ]
 
