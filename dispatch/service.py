@@ -87,7 +87,7 @@ def plan_day(
 
     In `direct` mode every vehicle works from the hub (station vehicles included), so the
     modes compare the same fleet. In `auto` mode, a plan that leaves parcels due today behind
-    is compared with the all-direct plan (given half the time) and the better one is kept:
+    is compared with the all-direct plan (same time limit) and the better one is kept:
     fewer parcels left behind, then lower cost; `kpis.auto_fallback` says which won.
     `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes.
     """
@@ -96,9 +96,7 @@ def plan_day(
     resume = Resume(start_s=0, hints=route_hints(warm_start["routes"])) if warm_start else None
     plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, progress, resume)
     if mode == "auto" and _left_today(plan):
-        alt, alt_fleet = _plan_mode(
-            ws, base, parcels, date, "direct", time_limit_s / 2, None, resume
-        )
+        alt, alt_fleet = _plan_mode(ws, base, parcels, date, "direct", time_limit_s, None, resume)
         better = (_left_today(alt), alt["kpis"]["cost_fen"]) < (
             _left_today(plan),
             plan["kpis"]["cost_fen"],
