@@ -148,16 +148,18 @@ def demo(
     time_limit: Annotated[float, typer.Option(min=0.5, help="Solver time limit (s).")] = 30.0,
     mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
     date: Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")] = None,
+    fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file.")] = None,
 ) -> None:
     """Generate a realistic day for the embedded county, write its manifests, plan it."""
     day = dt.date.fromisoformat(date) if date else today()
     ws = _workspace(None)
+    chosen = _fleet(ws, fleet)
     generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=day)
     paths = write_demo_manifests(generated, out, ws.county)
     console.print(f"Wrote {len(paths)} manifests to {out / 'manifests'}")
     read, invalid = service.read_manifest_files(ws, paths)
     _plan_and_write(
-        ws, read, invalid, fleet=ws.fleet, out=out, date=day, time_limit=time_limit, mode=mode
+        ws, read, invalid, fleet=chosen, out=out, date=day, time_limit=time_limit, mode=mode
     )
 
 

@@ -1,6 +1,6 @@
 """Whole-day benchmark: `ruraldispatch demo` end to end, wall time, peak RSS, plan KPIs.
 
-    python -m benchmarks.day --parcels 10000 --modes auto direct [--time-limit 30]
+    python -m benchmarks.day --parcels 10000 --modes auto direct [--time-limit 30] [--fleet F]
 
 Each run is a separate `ruraldispatch demo` process (cold start included), so wall time and
 peak RSS are what a dispatcher's machine sees. Prints a table and writes CSV with --csv.
@@ -23,7 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 
-def run_demo(parcels: int, mode: str, time_limit: float, seed: int) -> dict[str, Any]:
+def run_demo(
+    parcels: int, mode: str, time_limit: float, seed: int, fleet: Path | None = None
+) -> dict[str, Any]:
     """One demo run in a child process; returns wall s, peak RSS MB and the plan's KPIs."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
@@ -45,6 +47,7 @@ def run_demo(parcels: int, mode: str, time_limit: float, seed: int) -> dict[str,
                 mode,
                 "--time-limit",
                 str(time_limit),
+                *(["--fleet", str(fleet)] if fleet else []),
             ],
             capture_output=True,
             text=True,
@@ -82,8 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--csv", type=Path)
+    ap.add_argument("--fleet", type=Path, help="fleet TOML (what-if); default: the packaged one")
     args = ap.parse_args(argv)
-    rows = [run_demo(n, m, args.time_limit, args.seed) for n in args.parcels for m in args.modes]
+    rows = [
+        run_demo(n, m, args.time_limit, args.seed, args.fleet)
+        for n in args.parcels
+        for m in args.modes
+    ]
     table = Table(title="ruraldispatch demo, end to end")
     for col in rows[0]:
         table.add_column(col, justify="right")

@@ -87,8 +87,9 @@ def plan_day(
 
     In `direct` mode every vehicle works from the hub (station vehicles included), so the
     modes compare the same fleet. In `auto` mode, a plan that leaves parcels due today behind
-    is compared with the all-direct plan (same time limit) and the better one is kept:
-    fewer parcels left behind, then lower cost; `kpis.auto_fallback` says which won.
+    is compared with the all-direct plan (same time limit) and the better one is kept, valued
+    as route cost plus the fleet's penalties for parcels left behind or deferred;
+    `kpis.auto_fallback` says which won.
     `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes.
     """
     base = fleet or ws.fleet
@@ -97,10 +98,7 @@ def plan_day(
     plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, progress, resume)
     if mode == "auto" and _left_today(plan):
         alt, alt_fleet = _plan_mode(ws, base, parcels, date, "direct", time_limit_s, None, resume)
-        better = (_left_today(alt), alt["kpis"]["cost_fen"]) < (
-            _left_today(plan),
-            plan["kpis"]["cost_fen"],
-        )
+        better = _score(alt, base) < _score(plan, base)
         plan["kpis"]["auto_fallback"] = {
             "direct_cost_fen": alt["kpis"]["cost_fen"],
             "direct_left_today": _left_today(alt),
@@ -122,6 +120,15 @@ def route_hints(routes: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     for r in sorted(routes, key=lambda r: (r["vehicle_id"], r["stops"][0]["departure_s"])):
         hints.setdefault(r["vehicle_id"], []).extend(s["point_id"] for s in r["stops"][1:-1])
     return hints
+
+
+def _score(plan: Mapping[str, Any], fleet: Fleet) -> int:
+    """What the plan costs the company (fen): routes plus the fleet's penalties for parcels
+    left behind and deferred, the same valuation the optimizer uses."""
+    k, s = plan["kpis"], fleet.settings
+    return int(
+        k["cost_fen"] + s.drop_penalty_fen * _left_today(plan) + s.defer_penalty_fen * k["deferred"]
+    )
 
 
 def _left_today(plan: Mapping[str, Any]) -> int:
