@@ -73,6 +73,7 @@ def _plan_and_write(
     date: dt.date,
     time_limit: float,
     mode: str,
+    driver_files: bool,
 ) -> dict[str, Any]:
     """Plan, validate, write plan.json, routes.geojson and sheets/, print the summary."""
     with Progress(
@@ -104,7 +105,7 @@ def _plan_and_write(
         plan["invalid_rows"] = [
             {"file": e.file, "row": e.row, "field": e.field, "message": e.message} for e in invalid
         ]
-    service.write_outputs(ws, out, plan, parcels)
+    service.write_outputs(ws, out, plan, parcels, driver_files=driver_files)
     _summary(plan)
     return plan
 
@@ -149,6 +150,9 @@ def demo(
     mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
     date: Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")] = None,
     fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file.")] = None,
+    driver_files: Annotated[
+        bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
+    ] = False,
 ) -> None:
     """Generate a realistic day for the embedded county, write its manifests, plan it."""
     day = dt.date.fromisoformat(date) if date else today()
@@ -159,7 +163,15 @@ def demo(
     console.print(f"Wrote {len(paths)} manifests to {out / 'manifests'}")
     read, invalid = service.read_manifest_files(ws, paths)
     _plan_and_write(
-        ws, read, invalid, fleet=chosen, out=out, date=day, time_limit=time_limit, mode=mode
+        ws,
+        read,
+        invalid,
+        fleet=chosen,
+        out=out,
+        date=day,
+        time_limit=time_limit,
+        mode=mode,
+        driver_files=driver_files,
     )
 
 
@@ -173,6 +185,9 @@ def plan(
     skip_invalid: Annotated[bool, typer.Option(help="Plan the valid rows, list the rest.")] = False,
     mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
     date: Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")] = None,
+    driver_files: Annotated[
+        bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
+    ] = False,
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
@@ -191,7 +206,15 @@ def plan(
         console.print(f"[yellow]Skipping {len(invalid)} invalid row(s):[/yellow]")
         _print_errors(invalid)
     _plan_and_write(
-        ws, parcels, invalid, fleet=chosen, out=out, date=day, time_limit=time_limit, mode=mode
+        ws,
+        parcels,
+        invalid,
+        fleet=chosen,
+        out=out,
+        date=day,
+        time_limit=time_limit,
+        mode=mode,
+        driver_files=driver_files,
     )
 
 

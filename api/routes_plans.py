@@ -1,4 +1,4 @@
-"""Plan jobs: start, poll, list, cancel, re-plan; route sheets (CSV, GeoJSON) of a done plan."""
+"""Plan jobs: start, poll, list, cancel, re-plan; route sheets (CSV, GeoJSON, PDF, GPX)."""
 
 from __future__ import annotations
 
@@ -212,6 +212,27 @@ def _sheet_geojson(request: Request, plan_id: str, route_id: str) -> tuple[str, 
     return route["vehicle_id"], json.dumps(doc, ensure_ascii=False).encode()
 
 
+def _sheet_pdf(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
+    """(vehicle id, PDF bytes) of a printable route sheet."""
+    from dispatch.service import route_sheet_pdf
+
+    job, route = _route(request, plan_id, route_id)
+    numbers = {t for stop in route.get("stops", []) for t in (*stop["load"], *stop["drop"])}
+    with reading(engine_of(request)) as session:
+        parcels = load_parcels(session, job.request["manifest_ids"], numbers)
+    plan = done_plan(request, plan_id)[1]
+    return route["vehicle_id"], route_sheet_pdf(workspace(), plan, route_id, parcels)
+
+
+def _sheet_gpx(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
+    """(vehicle id, GPX bytes) of a route."""
+    from dispatch.service import route_gpx_text
+
+    _, route = _route(request, plan_id, route_id)
+    text = route_gpx_text(workspace(), done_plan(request, plan_id)[1], route_id)
+    return route["vehicle_id"], text.encode()
+
+
 def _only_own_vehicle(principal: Principal, vehicle_id: str, route_id: str) -> None:
     """403 when a driver asks for a route of another vehicle."""
     if principal.role == "driver" and vehicle_id != principal.vehicle_id:
@@ -257,3 +278,45 @@ async def route_sheet_geojson(
     )
     _only_own_vehicle(principal, vehicle_id, route_id)
     return Response(body, media_type="application/geo+json")
+
+
+@router.get(
+    "/{plan_id}/routes/{route_id}/sheet.pdf",
+    summary="Printable route sheet (PDF, Chinese) for the driver",
+    response_class=Response,
+)
+async def route_sheet_pdf(
+    plan_id: str,
+    route_id: str,
+    request: Request,
+    principal: SheetReader,
+) -> Response:
+    """The route sheet as an A4 PDF in Chinese, ready to print."""
+    vehicle_id, body = await memo(
+        request, ("pdf", plan_id, route_id), lambda: _sheet_pdf(request, plan_id, route_id)
+    )
+    _only_own_vehicle(principal, vehicle_id, route_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{plan_id}-{route_id}.pdf"'},
+    )
+
+
+@router.get(
+    "/{plan_id}/routes/{route_id}/sheet.gpx",
+    summary="Route as GPX for a phone",
+    response_class=Response,
+)
+async def route_sheet_gpx(
+    plan_id: str,
+    route_id: str,
+    request: Request,
+    principal: SheetReader,
+) -> Response:
+    """The route as GPX 1.1: stops as waypoints, the road path as a track."""
+    vehicle_id, body = await memo(
+        request, ("gpx", plan_id, route_id), lambda: _sheet_gpx(request, plan_id, route_id)
+    )
+    _only_own_vehicle(principal, vehicle_id, route_id)
+    return Response(body, media_type="application/gpx+xml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.fleet import Fleet, all_at_hub, fleet_to_toml, load_fleet_text
+from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
 from dispatch.replan import EventError, replan_inputs
+from dispatch.sheet_pdf import write_route_pdf
 from dispatch.two_echelon import DayResult, Resume, plan_trips
 from dispatch.validate import PlanInputs, check_plan
 from dispatch.workspace import Workspace
@@ -33,7 +36,9 @@ __all__ = [
     "read_manifest_files",
     "replan",
     "route_geojson",
+    "route_gpx_text",
     "route_sheet_csv",
+    "route_sheet_pdf",
     "town_kpis",
     "write_outputs",
 ]
@@ -182,16 +187,28 @@ def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
 
 
 def write_outputs(
-    ws: Workspace, out: Path, plan: Mapping[str, Any], parcels: Sequence[Parcel]
+    ws: Workspace,
+    out: Path,
+    plan: Mapping[str, Any],
+    parcels: Sequence[Parcel],
+    driver_files: bool = False,
 ) -> list[Path]:
-    """Write plan.json, routes.geojson and sheets/<route_id>.csv into `out` atomically."""
-    return write_plan_outputs(
-        out,
-        plan,
-        routes_geojson(plan, ws.geometry),
-        {p.point_id: p for p in ws.points},
-        {p.tracking_no: p for p in parcels},
-    )
+    """Write plan.json, routes.geojson and sheets/<route_id>.csv into `out` atomically;
+    with `driver_files` also sheets/<route_id>.pdf and sheets/<route_id>.gpx."""
+    points = {p.point_id: p for p in ws.points}
+    by_id = {p.tracking_no: p for p in parcels}
+    written = write_plan_outputs(out, plan, routes_geojson(plan, ws.geometry), points, by_id)
+    if driver_files:
+        for r in plan["routes"]:
+            rid = r["route_id"]
+            pdf = out / "sheets" / f"{rid}.pdf"
+            write_route_pdf(pdf, plan, rid, points, by_id)
+            gpx = out / "sheets" / f"{rid}.gpx"
+            tmp = gpx.with_name(gpx.name + ".tmp")
+            tmp.write_text(route_gpx(plan, rid, points, ws.geometry), encoding="utf-8")
+            tmp.replace(gpx)
+            written += [pdf, gpx]
+    return written
 
 
 def replan(
@@ -291,6 +308,29 @@ def route_sheet_csv(
     return sheet_csv_text(
         plan, route_id, {p.point_id: p for p in ws.points}, {p.tracking_no: p for p in parcels}
     )
+
+
+def route_sheet_pdf(
+    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
+) -> bytes:
+    """The printable A4 route sheet in Chinese as PDF bytes (KeyError if no such route)."""
+    _route(plan, route_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{route_id}.pdf"
+        write_route_pdf(
+            path,
+            plan,
+            route_id,
+            {p.point_id: p for p in ws.points},
+            {p.tracking_no: p for p in parcels},
+        )
+        return path.read_bytes()
+
+
+def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str:
+    """The route as GPX 1.1 for a phone: stops as waypoints, the road path as a track."""
+    _route(plan, route_id)
+    return route_gpx(plan, route_id, {p.point_id: p for p in ws.points}, ws.geometry)
 
 
 def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ ENDPOINTS = [
     ("POST", "/v1/plans/p_x/replan", ("dispatcher",)),
     ("GET", "/v1/plans/p_x/routes/R001/sheet.csv", ALL),
     ("GET", "/v1/plans/p_x/routes/R001/sheet.geojson", ALL),
+    ("GET", "/v1/plans/p_x/routes/R001/sheet.pdf", ALL),
+    ("GET", "/v1/plans/p_x/routes/R001/sheet.gpx", ALL),
     ("GET", "/v1/network/points", DP),
     ("GET", "/v1/fleet", DP),
     ("PUT", "/v1/fleet", ("dispatcher",)),

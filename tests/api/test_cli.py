@@ -42,6 +42,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "2",
         "--date",
         DAY,
+        "--driver-files",
     )
     assert r.returncode == 0, r.stderr
     return out
@@ -62,6 +63,10 @@ def test_demo_writes_manifests_plan_geojson_and_sheets(demo: Path) -> None:
     assert all(len(f["geometry"]["coordinates"]) >= 2 for f in lines)
     sheets = sorted((demo / "sheets").glob("*.csv"))
     assert [s.stem for s in sheets] == sorted(r["route_id"] for r in plan["routes"])
+    for r in plan["routes"]:
+        assert (demo / "sheets" / f"{r['route_id']}.pdf").read_bytes().startswith(b"%PDF")
+        gpx = (demo / "sheets" / f"{r['route_id']}.gpx").read_text(encoding="utf-8")
+        assert gpx.count("<wpt ") == len(r["stops"])
 
 
 def test_plan_on_the_demo_manifests(demo: Path, tmp_path: Path) -> None:

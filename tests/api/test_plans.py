@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,14 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         geo = client.get(f"{base}/sheet.geojson", headers=own)
         assert geo.status_code == 200
         assert geo.json()["type"] == "FeatureCollection"
+        pdf = client.get(f"{base}/sheet.pdf", headers=own)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert client.get(f"{base}/sheet.pdf", headers=other).status_code == 403
+        gpx = client.get(f"{base}/sheet.gpx", headers=own)
+        assert gpx.status_code == 200
+        stops = len(route["stops"])
+        assert ET.fromstring(gpx.content).findall("{http://www.topografix.com/GPX/1/1}wpt")
+        assert len(ET.fromstring(gpx.content).findall("{*}wpt")) == stops
         missing = client.get(f"/v1/plans/{plan_id}/routes/R999/sheet.csv", headers=keys.planner)
         assert missing.status_code == 404
 
