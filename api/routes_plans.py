@@ -17,6 +17,7 @@ from api.deps import done_plan, engine_of, memo, workspace
 from api.fleet_store import current_fleet_toml
 from api.jobs import JobManager, create_job, job_head
 from api.manifest_store import load_parcels, missing_manifests
+from dispatch.parcel import Parcel
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
@@ -191,46 +192,33 @@ def _route(request: Request, plan_id: str, route_id: str) -> tuple[PlanJob, dict
     return job, route
 
 
-def _sheet_csv(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
-    """(vehicle id, CSV bytes) of a route sheet."""
-    from dispatch.service import route_sheet_csv
-
+def _route_parcels(request: Request, plan_id: str, route_id: str) -> list[Parcel]:
+    """The parcels one route of a done plan handles (for sheets grouped by carrier)."""
     job, route = _route(request, plan_id, route_id)
     numbers = {t for stop in route.get("stops", []) for t in (*stop["load"], *stop["drop"])}
     with reading(engine_of(request)) as session:
-        parcels = load_parcels(session, job.request["manifest_ids"], numbers)
-    plan = done_plan(request, plan_id)[1]
-    return route["vehicle_id"], route_sheet_csv(workspace(), plan, route_id, parcels).encode()
+        return load_parcels(session, job.request["manifest_ids"], numbers)
 
 
-def _sheet_geojson(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
-    """(vehicle id, GeoJSON bytes) of a route."""
-    from dispatch.service import route_geojson
+def _sheet(request: Request, plan_id: str, route_id: str, kind: str) -> tuple[str, bytes]:
+    """(vehicle id, bytes) of one route's sheet: csv, pdf, gpx or geojson."""
+    from dispatch import service
 
     _, route = _route(request, plan_id, route_id)
-    doc = route_geojson(workspace(), done_plan(request, plan_id)[1], route_id)
-    return route["vehicle_id"], json.dumps(doc, ensure_ascii=False).encode()
-
-
-def _sheet_pdf(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
-    """(vehicle id, PDF bytes) of a printable route sheet."""
-    from dispatch.service import route_sheet_pdf
-
-    job, route = _route(request, plan_id, route_id)
-    numbers = {t for stop in route.get("stops", []) for t in (*stop["load"], *stop["drop"])}
-    with reading(engine_of(request)) as session:
-        parcels = load_parcels(session, job.request["manifest_ids"], numbers)
     plan = done_plan(request, plan_id)[1]
-    return route["vehicle_id"], route_sheet_pdf(workspace(), plan, route_id, parcels)
-
-
-def _sheet_gpx(request: Request, plan_id: str, route_id: str) -> tuple[str, bytes]:
-    """(vehicle id, GPX bytes) of a route."""
-    from dispatch.service import route_gpx_text
-
-    _, route = _route(request, plan_id, route_id)
-    text = route_gpx_text(workspace(), done_plan(request, plan_id)[1], route_id)
-    return route["vehicle_id"], text.encode()
+    ws = workspace()
+    if kind == "csv":
+        parcels = _route_parcels(request, plan_id, route_id)
+        body = service.route_sheet_csv(ws, plan, route_id, parcels).encode()
+    elif kind == "pdf":
+        body = service.route_sheet_pdf(
+            ws, plan, route_id, _route_parcels(request, plan_id, route_id)
+        )
+    elif kind == "gpx":
+        body = service.route_gpx_text(ws, plan, route_id).encode()
+    else:
+        body = json.dumps(service.route_geojson(ws, plan, route_id), ensure_ascii=False).encode()
+    return route["vehicle_id"], body
 
 
 def _only_own_vehicle(principal: Principal, vehicle_id: str, route_id: str) -> None:
@@ -239,84 +227,38 @@ def _only_own_vehicle(principal: Principal, vehicle_id: str, route_id: str) -> N
         raise HTTPException(403, f"route {route_id} is not on your vehicle")
 
 
+#: Sheet formats: media type and whether the response is a download.
+SHEETS: dict[str, tuple[str, bool]] = {
+    "csv": ("text/csv; charset=utf-8", True),
+    "pdf": ("application/pdf", True),
+    "gpx": ("application/gpx+xml", False),
+    "geojson": ("application/geo+json", False),
+}
+
+
 @router.get(
-    "/{plan_id}/routes/{route_id}/sheet.csv",
-    summary="Route sheet (CSV) for the driver",
+    "/{plan_id}/routes/{route_id}/sheet.{kind}",
+    summary="Route sheet for the driver: csv, pdf (A4, Chinese), gpx (phone) or geojson (map)",
     response_class=Response,
 )
 async def route_sheet(
     plan_id: str,
     route_id: str,
+    kind: str,
     request: Request,
     principal: SheetReader,
 ) -> Response:
-    """The route's stop list as CSV (UTF-8 with BOM so spreadsheet programs read Chinese)."""
+    """One route's sheet. CSV is UTF-8 with BOM so spreadsheet programs read the Chinese."""
+    if kind not in SHEETS:
+        raise HTTPException(404, f"no sheet format {kind!r}; use one of {', '.join(SHEETS)}")
     vehicle_id, body = await memo(
-        request, ("csv", plan_id, route_id), lambda: _sheet_csv(request, plan_id, route_id)
+        request, (kind, plan_id, route_id), lambda: _sheet(request, plan_id, route_id, kind)
     )
     _only_own_vehicle(principal, vehicle_id, route_id)
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{plan_id}-{route_id}.csv"'},
+    media_type, download = SHEETS[kind]
+    headers = (
+        {"Content-Disposition": f'attachment; filename="{plan_id}-{route_id}.{kind}"'}
+        if download
+        else {}
     )
-
-
-@router.get(
-    "/{plan_id}/routes/{route_id}/sheet.geojson",
-    summary="Route as GeoJSON (stops and path)",
-)
-async def route_sheet_geojson(
-    plan_id: str,
-    route_id: str,
-    request: Request,
-    principal: SheetReader,
-) -> Response:
-    """The route as a GeoJSON FeatureCollection."""
-    vehicle_id, body = await memo(
-        request, ("geojson", plan_id, route_id), lambda: _sheet_geojson(request, plan_id, route_id)
-    )
-    _only_own_vehicle(principal, vehicle_id, route_id)
-    return Response(body, media_type="application/geo+json")
-
-
-@router.get(
-    "/{plan_id}/routes/{route_id}/sheet.pdf",
-    summary="Printable route sheet (PDF, Chinese) for the driver",
-    response_class=Response,
-)
-async def route_sheet_pdf(
-    plan_id: str,
-    route_id: str,
-    request: Request,
-    principal: SheetReader,
-) -> Response:
-    """The route sheet as an A4 PDF in Chinese, ready to print."""
-    vehicle_id, body = await memo(
-        request, ("pdf", plan_id, route_id), lambda: _sheet_pdf(request, plan_id, route_id)
-    )
-    _only_own_vehicle(principal, vehicle_id, route_id)
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{plan_id}-{route_id}.pdf"'},
-    )
-
-
-@router.get(
-    "/{plan_id}/routes/{route_id}/sheet.gpx",
-    summary="Route as GPX for a phone",
-    response_class=Response,
-)
-async def route_sheet_gpx(
-    plan_id: str,
-    route_id: str,
-    request: Request,
-    principal: SheetReader,
-) -> Response:
-    """The route as GPX 1.1: stops as waypoints, the road path as a track."""
-    vehicle_id, body = await memo(
-        request, ("gpx", plan_id, route_id), lambda: _sheet_gpx(request, plan_id, route_id)
-    )
-    _only_own_vehicle(principal, vehicle_id, route_id)
-    return Response(body, media_type="application/gpx+xml")
+    return Response(body, media_type=media_type, headers=headers)
