@@ -7,7 +7,7 @@ vehicle that may serve it (a stop too big for one vehicle becomes several jobs).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from dispatch.parcel import Parcel
@@ -94,8 +94,3 @@ def make_jobs(
             (target.deliveries if p.kind == "delivery" else target.pickups).append(p)
         jobs.extend(bins)
     return jobs, oversize
-
-
-def tracking_numbers(parcels: Sequence[Parcel]) -> list[str]:
-    """Tracking numbers in a stable order."""
-    return sorted(p.tracking_no for p in parcels)

@@ -5,18 +5,6 @@ from __future__ import annotations
 from optimizer.problem import Problem
 
 
-def lunch_required(problem: Problem, vehicle: int, departure: int, arrival: int) -> bool:
-    """True when a route from `departure` to `arrival` (s) leaves no room for the lunch break.
-
-    The break may be taken before the route starts (it ends by the departure) or after it
-    ends (it starts by `latest` once the vehicle is back); otherwise it must fall inside.
-    """
-    lunch = problem.vehicles[vehicle].lunch
-    if lunch is None:
-        return False
-    return departure < lunch.earliest + lunch.duration and arrival > lunch.latest
-
-
 def forward_schedule(
     problem: Problem,
     vehicle: int,
