@@ -129,6 +129,16 @@ def _summary(plan: dict[str, Any]) -> None:
         ("cost per parcel", f"{k['cost_per_parcel_fen'] / 100:,.2f} yuan"),
         ("solve time", f"{k['solve_time_s']} s"),
     ]
+    fallback = k.get("auto_fallback")
+    if fallback:
+        rows.append(
+            (
+                "auto: via towns / all direct",
+                f"{fallback['towns_cost_fen'] / 100:,.0f} yuan, {fallback['towns_left_today']} left"
+                f" / {fallback['direct_cost_fen'] / 100:,.0f} yuan, "
+                f"{fallback['direct_left_today']} left -> {fallback['chosen']}",
+            )
+        )
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)

@@ -15,6 +15,7 @@ import numpy as np
 from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle, VehicleType
 from dispatch.jobs import Job
 from dispatch.workspace import Workspace, profile_of
+from geodata.matrix import TravelProfile
 from optimizer.problem import MANDATORY, Break, Problem, Vehicle
 from optimizer.solver import SolveParams, solve
 from optimizer.validate import validate
@@ -113,16 +114,13 @@ def solve_leg(
     depot_loc = {p: i for i, p in enumerate(depots)}
     first_job = len(depots)
 
-    types = sorted({s.vehicle.vtype for s in slots})
-    profiles: list[str] = []
-    profile_index: dict[str, int] = {}
+    profile_index: dict[TravelProfile, int] = {}
     distances: list[np.ndarray] = []
     durations: list[np.ndarray] = []
-    for t in types:
-        key = repr(profile_of(fleet.types[t]))
-        if key not in profile_index:
-            profile_index[key] = len(profiles)
-            profiles.append(key)
+    for t in sorted({s.vehicle.vtype for s in slots}):
+        profile = profile_of(fleet.types[t])
+        if profile not in profile_index:
+            profile_index[profile] = len(profile_index)
             dist, dur = ws.submatrices(fleet.types[t], loc_points)
             distances.append(dist.astype(np.int64))
             durations.append(dur.astype(np.int64))
@@ -155,7 +153,7 @@ def solve_leg(
                 end=depot_loc[slot.end_point],
                 capacity_g=vt.capacity_g,
                 capacity_ml=vt.capacity_ml,
-                profile=profile_index[repr(profile_of(vt))],
+                profile=profile_index[profile_of(vt)],
                 fixed_cost=vt.fixed_cost_fen if slot.trip == 1 else 0,
                 cost_per_km=vt.cost_per_km_fen,
                 cost_per_hour=vt.cost_per_hour_fen,

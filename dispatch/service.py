@@ -100,11 +100,14 @@ def plan_day(
     base = fleet or ws.fleet
     started = time.perf_counter()
     resume = Resume(start_s=0, hints=route_hints(warm_start["routes"])) if warm_start else None
-    plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, progress, resume)
+    first, second = _split(progress) if mode == "auto" else (progress, None)
+    plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, first, resume)
     if mode == "auto" and _left_today(plan):
-        alt, alt_fleet = _plan_mode(ws, base, parcels, date, "direct", time_limit_s, None, resume)
+        alt, alt_fleet = _plan_mode(ws, base, parcels, date, "direct", time_limit_s, second, resume)
         better = _score(alt, base) < _score(plan, base)
         plan["kpis"]["auto_fallback"] = {
+            "towns_cost_fen": plan["kpis"]["cost_fen"],
+            "towns_left_today": _left_today(plan),
             "direct_cost_fen": alt["kpis"]["cost_fen"],
             "direct_left_today": _left_today(alt),
             "chosen": "direct" if better else "towns",
@@ -117,6 +120,17 @@ def plan_day(
     plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
     check_plan(plan, plan_inputs(ws, used, parcels))
     return plan
+
+
+def _split(progress: Progress | None) -> tuple[Progress | None, Progress | None]:
+    """Progress callbacks for a first plan (0..0.6) and a possible second one (0.6..1)."""
+    if progress is None:
+        return None, None
+    report = progress
+    return (
+        lambda f, c: report(0.6 * f, c),
+        lambda f, c: report(0.6 + 0.4 * f, c),
+    )
 
 
 def route_hints(routes: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
