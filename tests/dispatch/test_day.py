@@ -231,3 +231,17 @@ def test_a_plan_broken_after_planning_fails_validation(ws: Workspace) -> None:
     broken = copy.deepcopy(plan)
     broken["routes"][0]["stops"][1]["arrival_s"] = broken["routes"][0]["stops"][0]["departure_s"]
     assert validate_plan(broken, service.plan_inputs(ws, ws.fleet, parcels))
+
+
+def test_no_vehicle_may_enter(ws: Workspace) -> None:
+    trucks = (
+        '[types.truck]\nlabel = "4.2米厢式货车"\nclass = "truck"\ncapacity_kg = 2000\n'
+        'capacity_m3 = 16\n\n[[vehicles]]\nid = "HUB-T01"\ntype = "truck"\ndepot = "HUB"\n'
+        'shift = "07:00-18:00"\n'
+    )
+    parcels = [parcel(1), parcel(2, point=STATION)]
+    plan = service.plan_day(
+        ws, parcels, date=DAY, fleet=fleet(ws, trucks), time_limit_s=1.0, mode="direct"
+    )
+    assert codes(plan) == Counter({"no_vehicle_allowed": 1})
+    assert plan["unassigned"][0]["parcel_id"] == "T00001"  # trucks may not use village roads
