@@ -164,7 +164,7 @@ def plan_trips(
     report(0.65, leg1.cost_fen)
 
     # Leg 2: village runs from each station, after the feeder parcels arrived and were sorted.
-    arrived = _arrivals(leg1)
+    arrived = _arrivals(leg1, feeders)
     collect_jobs: list[Job] = []
     for p in waiting:
         station, since = resume.at_station[p.tracking_no]
@@ -526,12 +526,13 @@ def _moved(p: Parcel, point_id: str) -> Parcel:
     return replace(p, point_id=point_id)
 
 
-def _arrivals(leg: LegResult) -> dict[str, int]:
-    """Latest arrival (service start, s) of an echelon-1 drop at each station."""
+def _arrivals(leg: LegResult, feeders: set[int]) -> dict[str, int]:
+    """Latest arrival (service start, s) of a feeder drop (parcels going on to villages) at
+    each station; parcels addressed to the station itself hold nothing up."""
     out: dict[str, int] = {}
     for t in leg.trips:
         for v in t.visits:
-            if v.job.deliveries:
+            if id(v.job) in feeders:
                 out[v.job.point_id] = max(out.get(v.job.point_id, 0), v.start_s)
     return out
 
