@@ -12,7 +12,6 @@ REASONS: dict[str, str] = {
     "deferred_capacity": "Deferred: due {detail}, today's capacity is full.",
     "capacity_full": "Today's vehicles are full or out of time; not carried to {point}.",
     "no_vehicle_allowed": "No vehicle in the fleet may enter {point}.",
-    "no_cold_storage": "Chilled produce cannot wait at {point}: the station has no cold store.",
     "collection_missed": "Produce could not be brought from {point} to the hub today.",
     "point_closed": "{point} is closed today ({detail}).",
     "vehicle_breakdown": "On board broken-down vehicle {detail}; recover the load at {point}.",

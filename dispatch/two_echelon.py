@@ -147,12 +147,12 @@ def plan_trips(
 
     # Leg 1: morning trunk runs.
     e1_jobs, oversize = day.jobs(e1_parcels, day.hub_vehicles)
-    unassigned += day.too_large(oversize)
+    unassigned += day.unassigned(oversize, "too_large")
     feeder: dict[str, list[Job]] = {}
     for town_id, ps in sorted(via.items()):
         deliveries = [p for p in ps if p.kind == "delivery"]
         jobs, big = day.jobs(deliveries, day.hub_vehicles, at=town_id)
-        unassigned += day.too_large(big)
+        unassigned += day.unassigned(big, "too_large")
         for j in jobs:
             j.due_s = fleet.settings.station_deadline_s
         feeder[town_id] = jobs
@@ -181,7 +181,7 @@ def plan_trips(
         town_parcels = [p for p in ps if p.kind == "pickup" or p.tracking_no not in unfed]
         vehicles = day.station_vehicles(town_id)
         town_jobs[town_id], big = day.jobs(town_parcels, vehicles)
-        unassigned += day.too_large(big)
+        unassigned += day.unassigned(big, "too_large")
     e2_jobs = max(1, sum(len(js) for js in town_jobs.values()))
     # Parcels that missed their feeder run or that no village run could take: the hub
     # serves them directly in the afternoon.
@@ -206,7 +206,7 @@ def plan_trips(
     # Leg 3: in the afternoon the hub fetches the produce waiting at stations and serves
     # directly what the village runs could not take.
     direct_jobs, big = day.jobs(leftover, day.hub_vehicles)
-    unassigned += day.too_large(big)
+    unassigned += day.unassigned(big, "too_large")
     direct_jobs += retry
     if collect_jobs or direct_jobs:
         leg3 = day.waves(
@@ -222,18 +222,11 @@ def plan_trips(
         unassigned += day.explain_jobs(
             [j for j in leg3.unserved if id(j) not in collecting], day.hub_vehicles
         )
-        missed = {p.tracking_no for j in late for p in j.pickups}
+        missed = [p for j in late for p in j.pickups]  # moved: their point is the station
         if missed:
-            trips = [t for t in (_without(t, missed) for t in trips) if t.visits]
-            for j in late:
-                for p in j.pickups:
-                    unassigned.append(
-                        Unassigned(
-                            p.tracking_no,
-                            "collection_missed",
-                            reason("collection_missed", ws.point(j.point_id).name),
-                        )
-                    )
+            gone = {p.tracking_no for p in missed}
+            trips = [t for t in (_without(t, gone) for t in trips) if t.visits]
+            unassigned += day.unassigned(missed, "collection_missed")
     report(1.0, None)
     return DayResult(trips=trips, unassigned=unassigned, towns=list(choices.values()))
 
@@ -380,12 +373,10 @@ class _Day:
             return "too_large"
         return None
 
-    def too_large(self, parcels: Sequence[Parcel]) -> list[Unassigned]:
-        """Unassigned entries for parcels larger than any vehicle that may serve their point."""
+    def unassigned(self, parcels: Sequence[Parcel], code: str) -> list[Unassigned]:
+        """Unassigned entries with one reason code, each naming the parcel's point."""
         return [
-            Unassigned(
-                p.tracking_no, "too_large", reason("too_large", self.ws.point(p.point_id).name)
-            )
+            Unassigned(p.tracking_no, code, reason(code, self.ws.point(p.point_id).name))
             for p in parcels
         ]
 
