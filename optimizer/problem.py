@@ -32,7 +32,8 @@ class Vehicle:
     """One vehicle (or one trip of a multi-trip vehicle).
 
     Capacities in grams and millilitres; costs in fen (per km of distance, per hour of route
-    span from start to end); shift window and maximum span in seconds since midnight.
+    span from start to end); shift window and maximum span in seconds since midnight;
+    `max_distance` is the longest route in metres (a charge or a tank), None for no limit.
     Trips of one physical vehicle share a `group` id and are chained in list order: trip k+1
     starts no earlier than trip k ends plus `reload_s`.
     """
@@ -48,6 +49,7 @@ class Vehicle:
     shift_start: int = 0
     shift_end: int = 86_400
     max_duration: int | None = None
+    max_distance: int | None = None
     lunch: Break | None = None
     group: int | None = None
     reload_s: int = 0

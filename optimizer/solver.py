@@ -184,6 +184,7 @@ class _RoutingModel:
         for resource, (name, capacity_field) in enumerate(_RESOURCES):
             capacities = [int(getattr(v, capacity_field)) for v in vehicles]
             self._add_load(resource, name, capacities)
+        self._add_range()
         self._add_customers()
         self._add_pairs()
         self._add_trip_chains()
@@ -289,6 +290,26 @@ class _RoutingModel:
         index = self.routing.RegisterUnaryTransitVector(transit)
         self.routing.AddDimensionWithVehicleCapacity(index, 0, capacities, start_at_zero, name)
         return self.routing.GetDimensionOrDie(name)
+
+    def _add_range(self) -> None:
+        """Distance dimension capping each route at its vehicle's `max_distance` (m)."""
+        problem = self.problem
+        if all(v.max_distance is None for v in problem.vehicles):
+            return
+        transits = {
+            profile: self.routing.RegisterTransitMatrix(
+                problem.distances[profile].astype(np.int64).tolist()
+            )
+            for profile in sorted({v.profile for v in problem.vehicles})
+        }
+        unlimited = int(max(matrix.max() for matrix in problem.distances)) * (problem.n + 1)
+        self.routing.AddDimensionWithVehicleTransitAndCapacity(
+            [transits[v.profile] for v in problem.vehicles],
+            0,
+            [unlimited if v.max_distance is None else v.max_distance for v in problem.vehicles],
+            True,
+            "distance",
+        )
 
     def _add_customers(self) -> None:
         """Time windows, allowed vehicles and penalties (mandatory nodes get no disjunction)."""

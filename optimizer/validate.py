@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from optimizer.costs import route_cost
+from optimizer.costs import route_cost, route_distance
 from optimizer.problem import MANDATORY, Problem, Route, Solution
 
 __all__ = ["check_problem", "route_cost", "validate"]
@@ -95,6 +95,7 @@ def _check_vehicle(problem: Problem, v: int) -> list[str]:
         "cost_per_hour": vehicle.cost_per_hour,
         "reload_s": vehicle.reload_s,
         "max_duration": vehicle.max_duration or 0,
+        "max_distance": vehicle.max_distance or 0,
     }
     faults += [f"{label}: negative {name}" for name, value in numbers.items() if value < 0]
     earliest, latest = _start_window(problem, v)
@@ -133,6 +134,7 @@ def validate(problem: Problem, solution: Solution) -> list[str]:
         faults += _check_allowed(problem, route, label)
         faults += _check_capacity(problem, route, label)
         faults += _check_schedule(problem, route, label)
+        faults += _check_range(problem, route, label)
     faults += _check_pairs(problem, solution)
     faults += _check_trips(problem, solution)
     cost = sum(route_cost(problem, route) for route in solution.routes)
@@ -219,6 +221,15 @@ def _check_capacity(problem: Problem, route: Route, label: str) -> list[str]:
             elif load < 0:
                 faults.append(f"{label}: load {load} {unit} after node {node} is negative")
     return faults
+
+
+def _check_range(problem: Problem, route: Route, label: str) -> list[str]:
+    """The route is no longer than its vehicle's range."""
+    limit = problem.vehicles[route.vehicle].max_distance
+    metres = route_distance(problem, route)
+    if limit is not None and metres > limit:
+        return [f"{label}: {metres} m exceeds the vehicle's range of {limit} m"]
+    return []
 
 
 def _check_schedule(problem: Problem, route: Route, label: str) -> list[str]:

@@ -317,3 +317,21 @@ def test_slack_time_model_schedules_from_the_shift_start() -> None:
     timed = solved(replace(problem, time_windows=windows))
     starts = {n: t for r in timed.routes for n, t in zip(r.nodes, r.times[1:-1], strict=True)}
     assert starts[8] <= 8 * HOUR + 600
+
+
+def test_range_splits_routes_that_would_be_too_long() -> None:
+    # Four nodes 5 km out in each direction: one tour is 40 km; a 25 km range forces two.
+    points = [(0, 0), (5, 0), (0, 5), (-5, 0), (0, -5)]
+    roomy = grid_problem(points, fleet(2, fixed_cost=100_000))
+    assert len(solved(roomy).routes) == 1
+    limited = grid_problem(points, fleet(2, fixed_cost=100_000, max_distance=25_000))
+    solution = solved(limited)
+    assert len(solution.routes) == 2
+    assert all(route_distance(limited, r) <= 25_000 for r in solution.routes)
+
+
+def test_a_node_beyond_range_is_left_unserved() -> None:
+    problem = grid_problem([(0, 0), (1, 0), (20, 0)], fleet(1, max_distance=30_000))
+    problem.penalty[:] = 10**6
+    solution = solved(problem)
+    assert solution.unserved == [2]

@@ -287,3 +287,13 @@ def test_malformed_problems_are_reported() -> None:
         "node 2: in 2 pairs",
         "vehicle 0: lunch window or duration is inverted",
     ]
+
+
+def test_route_beyond_range_is_caught() -> None:
+    vehicle = Vehicle(start=0, end=0, capacity_g=100, capacity_ml=100, max_distance=1_000)
+    problem = line_problem([vehicle])
+    # depot -> node 2 -> depot is 4 km against a 1 km range
+    route = Route(0, [1, 2, 3], [0, 100, 800, 1500, 2400])
+    assert faults_mention(
+        validate(problem, Solution([route], [], route_cost(problem, route))), "range of 1000 m"
+    )
