@@ -23,11 +23,14 @@ from scipy.sparse.csgraph import dijkstra
 
 from geodata.network import RoadNetwork
 
-_CACHE_FORMAT = "travel-matrix-v1"
+_CACHE_FORMAT = "travel-matrix-v2"
 _MEMORY_ENTRIES = 16
 _ROUTING_ENTRIES = 4
 _CHUNK_CELLS = 4_000_000  # sources x nodes per Dijkstra batch, bounds memory on large graphs
 _MIN_EDGE_S = 1e-6  # zero-length edges still count as edges in the CSR matrix
+#: Speed (km/h, before the profile's factor and cap) on the access from a point to the road
+#: node it is snapped to: a yard or lane the network does not hold.
+ACCESS_KPH = 20.0
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -48,7 +51,11 @@ class TravelProfile:
 
 @dataclass
 class TravelMatrix:
-    """`distance_m[i, j]` (m) and `duration_s[i, j]` (s) along the fastest path from i to j."""
+    """`distance_m[i, j]` (m) and `duration_s[i, j]` (s) along the fastest path from i to j.
+
+    Both include the straight access from each point to the road node it is snapped to, so a
+    distance is never shorter than the straight line between the two points.
+    """
 
     distance_m: IntMatrix
     duration_s: IntMatrix
@@ -181,9 +188,15 @@ def _compute(net: RoadNetwork, profile: TravelProfile) -> TravelMatrix:
             f"point {net.points[j].point_id} cannot be reached from {net.points[i].point_id}"
             f" ({len(unreachable)} unreachable pairs): the road graph is not strongly connected"
         )
+    snap = np.asarray(net.snap_m, dtype=np.float64)
+    access = snap[:, None] + snap[None, :]
+    np.fill_diagonal(access, 0.0)
+    kph = ACCESS_KPH * profile.speed_factor
+    if profile.max_speed_kph is not None:
+        kph = min(kph, profile.max_speed_kph)
     return TravelMatrix(
-        distance_m=np.rint(distance).astype(np.int64),
-        duration_s=np.rint(duration).astype(np.int64),
+        distance_m=np.rint(distance + access).astype(np.int64),
+        duration_s=np.rint(duration + access / (kph / 3.6)).astype(np.int64),
     )
 
 

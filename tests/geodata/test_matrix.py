@@ -62,6 +62,18 @@ def test_speed_cap_changes_the_route() -> None:
     assert matrix.duration_s[0, 1] == round(5200 / 40 * 3.6)
 
 
+def test_access_from_a_point_off_the_road_counts() -> None:
+    net = _triangle()
+    off = _point("D", 105.90, 29.301)  # about 111 m north of node 10
+    net = attach_points(net.graph, [*net.points, off])
+    matrix = travel_matrix(net)
+    snap = net.snap_m[3]
+    assert 100 < snap < 120
+    assert matrix.distance_m[3, 1] == round(8000 + snap)
+    assert matrix.duration_s[3, 1] == round(8000 / 75 * 3.6 + snap / (20 / 3.6))
+    assert matrix.distance_m[3, 0] == round(snap)  # never shorter than the straight line
+
+
 def test_unreachable_points_are_reported() -> None:
     graph = nx.MultiDiGraph(crs="epsg:4326")
     graph.add_node(1, x=105.90, y=29.30)
