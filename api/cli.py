@@ -115,12 +115,18 @@ def _summary(plan: dict[str, Any]) -> None:
     table = Table(title=f"Plan {plan['plan_id']} for {plan['date']} ({plan['status']})")
     table.add_column("measure")
     table.add_column("value", justify="right")
+    towns = k["towns"]
     rows = [
         ("parcels", f"{k['parcels']:,}"),
         ("delivered", f"{k['delivered']:,}"),
         ("produce picked up", f"{k['picked_up']:,}"),
-        ("unassigned", f"{k['unassigned']:,}"),
+        (
+            "through stations / direct (village parcels)",
+            f"{sum(t['via_station'] for t in towns):,} / {sum(t['direct'] for t in towns):,}",
+        ),
+        ("held at stations for tomorrow", f"{k['held']:,}"),
         ("deferred to a later day", f"{k['deferred']:,}"),
+        ("left behind (due today)", f"{k['left_today']:,}"),
         ("routes (echelon 1 / 2)", f"{k['echelon_1']['routes']} / {k['echelon_2']['routes']}"),
         ("vehicles used", f"{k['vehicles_used']}"),
         ("distance", f"{k['distance_m'] / 1000:,.1f} km"),
@@ -129,14 +135,13 @@ def _summary(plan: dict[str, Any]) -> None:
         ("cost per parcel", f"{k['cost_per_parcel_fen'] / 100:,.2f} yuan"),
         ("solve time", f"{k['solve_time_s']} s"),
     ]
-    fallback = k.get("auto_fallback")
-    if fallback:
+    auto = k.get("auto")
+    if auto:
         rows.append(
             (
-                "auto: via towns / all direct",
-                f"{fallback['towns_cost_fen'] / 100:,.0f} yuan, {fallback['towns_left_today']} left"
-                f" / {fallback['direct_cost_fen'] / 100:,.0f} yuan, "
-                f"{fallback['direct_left_today']} left -> {fallback['chosen']}",
+                "auto: three-tier / all direct",
+                f"{auto['via_station_score_fen'] / 100:,.0f} / {auto['direct_score_fen'] / 100:,.0f}"
+                f" yuan with penalties -> {auto['chosen']}",
             )
         )
     for name, value in rows:

@@ -23,9 +23,17 @@ VehicleClass = Literal["tricycle", "van", "truck"]
 CLASS_RANK: dict[str, int] = {"tricycle": 0, "van": 1, "truck": 2}
 
 
+#: Range (km) of an electric tricycle's charge when the fleet file gives none.
+TRICYCLE_RANGE_KM = 60
+
+
 @dataclass(frozen=True)
 class VehicleType:
-    """A kind of vehicle. Capacities in g / ml, costs in fen, speeds in km/h."""
+    """A kind of vehicle. Capacities in g / ml, costs in fen, speeds in km/h.
+
+    `range_m` is how far one trip may go on a charge or a tank (m; None: no limit that a day's
+    trip could reach); every trip starts full after `recharge_s` at the vehicle's own depot.
+    """
 
     name: str
     label: str
@@ -38,6 +46,8 @@ class VehicleType:
     cost_per_hour_fen: int = 0
     speed_factor: float = 1.0
     max_speed_kph: float | None = None
+    range_m: int | None = None
+    recharge_s: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,12 +64,18 @@ class FleetVehicle:
 
 @dataclass(frozen=True)
 class Settings:
-    """Operating rules (seconds unless stated)."""
+    """Operating rules (seconds unless stated).
+
+    Every trip starts with `load_s` of loading at the vehicle's depot and ends with `unload_s`
+    of unloading there, so a vehicle's turnaround between trips is at least their sum. A
+    driver's shift runs from the first loading to the last unloading, at most `max_shift_s`.
+    """
 
     sort_time_s: int = 1800
     service_stop_s: int = 300
     service_parcel_s: int = 6
-    reload_s: int = 1200
+    load_s: int = 900
+    unload_s: int = 600
     max_shift_s: int = 10 * 3600
     lunch_earliest_s: int = 11 * 3600 + 1800
     lunch_latest_s: int = 13 * 3600 + 1800
@@ -71,15 +87,28 @@ class Settings:
 
 @dataclass
 class Fleet:
-    """Vehicle types, vehicles and settings."""
+    """Vehicle types, vehicles and settings; `off` holds the ids of vehicles off today."""
 
     types: dict[str, VehicleType]
     vehicles: list[FleetVehicle]
     settings: Settings = field(default_factory=Settings)
+    off: frozenset[str] = frozenset()
 
     def vtype(self, vehicle: FleetVehicle) -> VehicleType:
         """The type of `vehicle`."""
         return self.types[vehicle.vtype]
+
+    def working(self) -> list[FleetVehicle]:
+        """The vehicles available today."""
+        return [v for v in self.vehicles if v.vehicle_id not in self.off]
+
+    def with_off(self, vehicle_ids: Sequence[str]) -> Fleet:
+        """The same fleet with `vehicle_ids` off today; ValueError naming an unknown id."""
+        known = {v.vehicle_id for v in self.vehicles}
+        unknown = [v for v in vehicle_ids if v not in known]
+        if unknown:
+            raise ValueError(f"vehicles off today: unknown vehicle id {unknown[0]!r}")
+        return replace(self, off=frozenset(vehicle_ids))
 
 
 class FleetError(ValueError):
@@ -98,7 +127,8 @@ _SETTINGS_UNITS: dict[str, tuple[str, int]] = {
     "sort_time_min": ("sort_time_s", 60),
     "service_stop_s": ("service_stop_s", 1),
     "service_parcel_s": ("service_parcel_s", 1),
-    "reload_min": ("reload_s", 60),
+    "load_min": ("load_s", 60),
+    "unload_min": ("unload_s", 60),
     "max_shift_h": ("max_shift_s", 3600),
     "lunch_min": ("lunch_duration_s", 60),
     "defer_penalty_fen": ("defer_penalty_fen", 1),
@@ -116,6 +146,8 @@ _TYPE_KEYS = {
     "cost_per_hour_fen",
     "speed_factor",
     "max_speed_kph",
+    "range_km",
+    "recharge_min",
 }
 _TOP_KEYS = {"settings", "types", "vehicles", "station_default", "station_cold", "stations"}
 _GROUP_KEYS = {"type", "count", "shift", "max_trips"}
@@ -142,11 +174,6 @@ def load_fleet(
     except (OSError, UnicodeDecodeError) as exc:
         raise FleetError([InputError(path.name, 0, "file", f"cannot read: {exc}")]) from None
     return load_fleet_text(text, path.name, station_ids, cold_station_ids)
-
-
-def all_at_hub(fleet: Fleet, hub: str = "HUB") -> Fleet:
-    """The same fleet with every vehicle based at the hub (single-echelon operation)."""
-    return replace(fleet, vehicles=[replace(v, depot=hub) for v in fleet.vehicles])
 
 
 def fleet_for_county(county: County, path: Path | None = None) -> Fleet:
@@ -327,6 +354,10 @@ class _FleetReader:
         per_hour = self.scaled(body, "cost_per_hour_fen", key, 1, 0)
         speed_factor = self.number(body, "speed_factor", key, positive=True)
         max_speed = self.number(body, "max_speed_kph", key, positive=True)
+        range_km = self.number(body, "range_km", key, positive=True)
+        if range_km is None and vclass == "tricycle":
+            range_km = TRICYCLE_RANGE_KM
+        recharge_s = self.scaled(body, "recharge_min", key, 60, 0)
         if len(self.errors) > n_errors or label is None or capacity_kg is None:
             return None
         assert capacity_m3 is not None and isinstance(cold, bool)
@@ -342,6 +373,8 @@ class _FleetReader:
             cost_per_hour_fen=per_hour,
             speed_factor=1.0 if speed_factor is None else speed_factor,
             max_speed_kph=max_speed,
+            range_m=None if range_km is None else round(range_km * 1000),
+            recharge_s=recharge_s,
         )
 
     def count(self, body: Mapping[str, object], name: str, key: str, default: int) -> int:
@@ -497,6 +530,9 @@ def fleet_to_toml(fleet: Fleet) -> str:
         ]
         if t.max_speed_kph is not None:
             lines.append(f"max_speed_kph = {t.max_speed_kph!r}")
+        if t.range_m is not None:
+            lines.append(f"range_km = {_decimal(t.range_m, 1000)}")
+        lines.append(f"recharge_min = {_decimal(t.recharge_s, 60)}")
     for v in fleet.vehicles:
         lines += [
             "",

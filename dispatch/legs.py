@@ -1,8 +1,18 @@
-"""One routing leg: jobs and vehicle trips turned into an optimizer Problem, and back.
+"""One routing leg: jobs and the vehicles' next trips turned into an optimizer Problem, and back.
 
-A leg is one echelon's work that can be solved at once (the hub's trunk runs, one town
-station's village runs, the afternoon produce collection). The optimizer sees integers only;
-this module keeps the mapping between its indices and jobs, vehicles and points.
+A leg is one echelon's work that can be solved at once (the hub's morning runs, one station's
+village runs, the hub's afternoon runs). The optimizer sees integers only; this module keeps
+the mapping between its indices and jobs, trip slots and points. Loading at the depot is the
+start node's service time, so the route's start is the start of loading; unloading follows
+the arrival and is taken off the shift end and the span the solver may use.
+
+Lunch breaks slow OR-Tools' search about tenfold, so a driver's owed lunch is not modelled as a
+break: the leg is solved with every time limit after the lunch window opens moved earlier by
+the lunch's length (windows, shift end, span), and the lunch is then put before the trip (a
+wait at the depot), left for after it (it ends in time), or inserted at the first stop gap
+once the window is open; what follows moves later by at most the lunch's length, which the
+tightened limits leave room for. Should that ever fail, the leg is solved again with exact
+breaks.
 """
 
 from __future__ import annotations
@@ -12,7 +22,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle, VehicleType
+from dispatch.driver_day import Drivers, TripSlot, TripTimes
+from dispatch.eligibility import Eligibility
+from dispatch.fleet import Fleet, FleetVehicle, Settings, VehicleType
 from dispatch.jobs import Job
 from dispatch.workspace import Workspace, profile_of
 from geodata.matrix import TravelProfile
@@ -21,22 +33,10 @@ from optimizer.solver import SolveParams, solve
 from optimizer.validate import validate
 
 #: Time allowed (s) to find a first solution when the leg's own budget found none.
-FIRST_SOLUTION_S = 60.0
+FIRST_SOLUTION_S = 20.0
 
 
 @dataclass(frozen=True)
-class TripSlot:
-    """The next trip of a physical vehicle in this leg (times in s); one slot per vehicle."""
-
-    vehicle: FleetVehicle
-    trip: int
-    earliest_s: int
-    latest_s: int
-    start_point: str
-    end_point: str
-
-
-@dataclass
 class Visit:
     """A job served on a trip: service starts at `start_s`, ends at `end_s` (s)."""
 
@@ -45,43 +45,59 @@ class Visit:
     end_s: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trip:
-    """A solved trip: depart `start_s` from `start_point`, visits, arrive `end_s` at end."""
+    """A planned trip of one vehicle from its depot and back.
 
-    vehicle: FleetVehicle
-    vtype: VehicleType
+    `times` holds load start, departure, arrival and unload end (s) and the driver's lunch
+    when it falls inside the trip or just before it.
+    """
+
+    slot: TripSlot
     echelon: int
-    start_point: str
-    end_point: str
-    start_s: int
-    end_s: int
-    visits: list[Visit] = field(default_factory=list)
-    lunch_start_s: int | None = None
-    trip: int = 1
+    times: TripTimes
+    visits: tuple[Visit, ...]
+
+    @property
+    def vehicle(self) -> FleetVehicle:
+        """The vehicle making the trip."""
+        return self.slot.vehicle
+
+    @property
+    def vtype(self) -> VehicleType:
+        """The vehicle's type."""
+        return self.slot.vtype
+
+    @property
+    def depot(self) -> str:
+        """Where the trip starts and ends."""
+        return self.slot.depot
+
+    def without(self, tracking_nos: set[str]) -> Trip:
+        """The trip without the given parcels; visits left empty are dropped and the times
+        kept (still feasible: less service, and the road matrices obey the triangle
+        inequality)."""
+        visits = tuple(
+            replace(v, job=v.job.without(tracking_nos))
+            for v in self.visits
+            if v.job.without(tracking_nos).parcels
+        )
+        return replace(self, visits=visits)
 
 
 @dataclass
 class LegResult:
     """Trips of a leg, jobs left unserved and the optimizer's cost (fen)."""
 
-    trips: list[Trip]
-    unserved: list[Job]
-    cost_fen: int
+    trips: list[Trip] = field(default_factory=list)
+    unserved: list[Job] = field(default_factory=list)
+    cost_fen: int = 0
 
 
 def service_time(job: Job, fleet: Fleet) -> int:
     """Seconds spent at a job's stop: per stop plus per parcel."""
     s = fleet.settings
     return s.service_stop_s + s.service_parcel_s * len(job.parcels)
-
-
-def may_serve(ws: Workspace, vtype: VehicleType, job: Job) -> bool:
-    """True when the vehicle type may enter the job's point and carry its parcels."""
-    point = ws.point(job.point_id)
-    if CLASS_RANK[vtype.vclass] > CLASS_RANK[point.max_vclass]:
-        return False
-    return not (job.cold and not vtype.cold)
 
 
 def job_penalty(job: Job, fleet: Fleet) -> int:
@@ -93,7 +109,7 @@ def job_penalty(job: Job, fleet: Fleet) -> int:
 
 def solve_leg(
     ws: Workspace,
-    fleet: Fleet,
+    rules: Eligibility,
     jobs: Sequence[Job],
     slots: Sequence[TripSlot],
     *,
@@ -101,15 +117,19 @@ def solve_leg(
     time_limit_s: float,
     solution_limit: int | None = None,
     hints: Mapping[str, Sequence[str]] | None = None,
+    exact: bool = False,
 ) -> LegResult:
     """Solve one leg and return its trips; the solution is validated before it is used.
 
     `hints` (vehicle id -> point ids in the order an earlier plan visited them) warm-start the
-    search; the solver starts afresh when they do not make a feasible start.
+    search; the solver starts afresh when they do not make a feasible start. `exact` models
+    owed lunches as the solver's breaks (slow; the fallback when placing them fails).
     """
     if not jobs or not slots:
-        return LegResult(trips=[], unserved=list(jobs), cost_fen=0)
-    depots = sorted({s.start_point for s in slots} | {s.end_point for s in slots})
+        return LegResult(unserved=list(jobs))
+    fleet = rules.fleet
+    s = fleet.settings
+    depots = sorted({slot.depot for slot in slots})
     loc_points = depots + [j.point_id for j in jobs]
     depot_loc = {p: i for i, p in enumerate(depots)}
     first_job = len(depots)
@@ -117,11 +137,11 @@ def solve_leg(
     profile_index: dict[TravelProfile, int] = {}
     distances: list[np.ndarray] = []
     durations: list[np.ndarray] = []
-    for t in sorted({s.vehicle.vtype for s in slots}):
-        profile = profile_of(fleet.types[t])
+    for vt in sorted({slot.vtype for slot in slots}, key=lambda t: t.name):
+        profile = profile_of(vt)
         if profile not in profile_index:
             profile_index[profile] = len(profile_index)
-            dist, dur = ws.submatrices(fleet.types[t], loc_points)
+            dist, dur = ws.submatrices(vt, loc_points)
             distances.append(dist.astype(np.int64))
             durations.append(dur.astype(np.int64))
 
@@ -134,43 +154,28 @@ def solve_leg(
     for d in depots:
         pt = ws.point(d)
         windows[depot_loc[d]] = (pt.open_s, pt.close_s)
+        service[depot_loc[d]] = s.load_s
+    allowed: list[frozenset[int] | None] = [None] * n
     for k, job in enumerate(jobs):
         i = first_job + k
         pt = ws.point(job.point_id)
         delivery[i] = (job.delivery_g, job.delivery_ml)
         pickup[i] = (job.pickup_g, job.pickup_ml)
-        windows[i] = (max(pt.open_s, job.ready_s), min(pt.close_s, job.due_s))
+        opens, closes = max(pt.open_s, job.ready_s), min(pt.close_s, job.due_s)
+        windows[i] = (min(opens, closes), closes)
         service[i] = service_time(job, fleet)
         penalty[i] = job_penalty(job, fleet)
-
-    s = fleet.settings
-    vehicles: list[Vehicle] = []
-    for slot in slots:
-        vt = fleet.types[slot.vehicle.vtype]
-        vehicles.append(
-            Vehicle(
-                start=depot_loc[slot.start_point],
-                end=depot_loc[slot.end_point],
-                capacity_g=vt.capacity_g,
-                capacity_ml=vt.capacity_ml,
-                profile=profile_index[profile_of(vt)],
-                fixed_cost=vt.fixed_cost_fen if slot.trip == 1 else 0,
-                cost_per_km=vt.cost_per_km_fen,
-                cost_per_hour=vt.cost_per_hour_fen,
-                shift_start=slot.earliest_s,
-                shift_end=slot.latest_s,
-                max_duration=s.max_shift_s,
-                lunch=Break(s.lunch_earliest_s, s.lunch_latest_s, s.lunch_duration_s)
-                if s.lunch_duration_s > 0
-                else None,
-            )
+        allowed[i] = frozenset(
+            v
+            for v, slot in enumerate(slots)
+            if opens <= closes and rules.may_serve(slot.vtype, job.point_id, job.cold)
         )
-    allowed: list[frozenset[int] | None] = [None] * n
-    for k, job in enumerate(jobs):
-        ok = frozenset(
-            v for v, slot in enumerate(slots) if may_serve(ws, fleet.types[slot.vehicle.vtype], job)
-        )
-        allowed[first_job + k] = ok
+    true_windows = windows.copy()
+    owed = any(slot.lunch is not None for slot in slots)
+    if owed:
+        windows[:, 1] = _tightened(windows[:, 1], s.lunch_earliest_s, s.lunch_duration_s)
+        windows[:, 0] = np.minimum(windows[:, 0], windows[:, 1])
+    vehicles = [_vehicle(slot, depot_loc, profile_index, fleet, exact) for slot in slots]
 
     problem = Problem(
         distances=distances,
@@ -198,30 +203,180 @@ def solve_leg(
     trips: list[Trip] = []
     for route in solution.routes:
         slot = slots[route.vehicle]
-        visits = [
-            Visit(
-                job=jobs[node - first_job],
-                start_s=route.times[k + 1],
-                end_s=route.times[k + 1] + int(service[node]),
-            )
-            for k, node in enumerate(route.nodes)
-        ]
-        trips.append(
-            Trip(
-                vehicle=slot.vehicle,
-                vtype=fleet.types[slot.vehicle.vtype],
-                echelon=echelon,
-                start_point=slot.start_point,
-                end_point=slot.end_point,
-                start_s=route.times[0],
-                end_s=route.times[-1],
-                visits=visits,
-                lunch_start_s=route.lunch_start,
-                trip=slot.trip,
+        placed = (
+            (route.times, route.lunch_start)
+            if exact
+            else _place_lunch(
+                problem, route.vehicle, route.nodes, route.times, slot, true_windows, loc_points, s
             )
         )
+        if placed is None:
+            return solve_leg(
+                ws,
+                rules,
+                jobs,
+                slots,
+                echelon=echelon,
+                time_limit_s=time_limit_s,
+                solution_limit=solution_limit,
+                hints=hints,
+                exact=True,
+            )
+        times, lunch = placed
+        visits = tuple(
+            Visit(
+                job=jobs[node - first_job],
+                start_s=times[k + 1],
+                end_s=times[k + 1] + int(service[node]),
+            )
+            for k, node in enumerate(route.nodes)
+        )
+        trip_times = TripTimes(
+            load_s=times[0],
+            depart_s=times[0] + s.load_s,
+            arrive_s=times[-1],
+            unload_end_s=times[-1] + s.unload_s,
+            lunch_s=lunch,
+        )
+        trips.append(Trip(slot=slot, echelon=echelon, times=trip_times, visits=visits))
     unserved = [jobs[i - first_job] for i in solution.unserved]
     return LegResult(trips=trips, unserved=unserved, cost_fen=solution.cost)
+
+
+def _vehicle(
+    slot: TripSlot,
+    depot_loc: Mapping[str, int],
+    profile_index: Mapping[TravelProfile, int],
+    fleet: Fleet,
+    exact: bool,
+) -> Vehicle:
+    """The optimizer's vehicle for one trip slot: its route runs from the start of loading to
+    the arrival back, so unloading is taken off the latest end and the span; an owed lunch is
+    left room for (or, `exact`, modelled as a break)."""
+    s = fleet.settings
+    vt = slot.vtype
+    room = s.lunch_duration_s if slot.lunch is not None and not exact else 0
+    lunch = None
+    if slot.lunch is not None and exact:
+        # after the trip only if unloading still ends in time for it
+        lunch = Break(slot.lunch.earliest_s, slot.lunch.latest_s - s.unload_s, s.lunch_duration_s)
+    return Vehicle(
+        start=depot_loc[slot.depot],
+        end=depot_loc[slot.depot],
+        capacity_g=vt.capacity_g,
+        capacity_ml=vt.capacity_ml,
+        profile=profile_index[profile_of(vt)],
+        fixed_cost=vt.fixed_cost_fen if slot.first else 0,
+        cost_per_km=vt.cost_per_km_fen,
+        cost_per_hour=vt.cost_per_hour_fen,
+        shift_start=slot.earliest_s,
+        shift_end=slot.latest_s - s.unload_s - room,
+        max_duration=slot.max_span_s - s.unload_s - room,
+        max_distance=vt.range_m,
+        lunch=lunch,
+    )
+
+
+def _tightened(closes: np.ndarray, opens_s: int, room_s: int) -> np.ndarray:
+    """Closing times moved `room_s` earlier where a lunch starting at `opens_s` or later could
+    come before them (never before `opens_s`)."""
+    return np.where(closes > opens_s, np.maximum(opens_s, closes - room_s), closes)
+
+
+def _place_lunch(
+    problem: Problem,
+    vehicle: int,
+    nodes: Sequence[int],
+    times: Sequence[int],
+    slot: TripSlot,
+    windows: np.ndarray,
+    points: Sequence[str],
+    s: Settings,
+) -> tuple[list[int], int | None] | None:
+    """The trip's times with the driver's owed lunch placed, and the lunch start (None: after
+    the trip or not owed); None when it does not fit (see the module docstring)."""
+    times = list(times)
+    window = slot.lunch
+    if window is None:
+        return times, None
+    d = s.lunch_duration_s
+    if window.earliest_s + d <= times[0]:
+        return times, window.earliest_s  # a wait at the depot before loading holds it
+    if times[-1] + s.unload_s <= window.latest_s:
+        return times, None  # after the trip, in time
+    veh = problem.vehicles[vehicle]
+    stops = [veh.start, *nodes, veh.end]
+    durations = problem.durations[veh.profile]
+    for k in range(len(stops) - 1):
+        if times[k + 1] < window.earliest_s or points[stops[k]] == points[stops[k + 1]]:
+            continue  # not yet lunch time, or one stop (two jobs at one point)
+        ready = times[k] + int(problem.service[stops[k]])
+        lunch = max(window.earliest_s, ready)
+        if lunch > window.latest_s:
+            return None
+        out = times[: k + 1]
+        arrive = max(ready + int(durations[stops[k], stops[k + 1]]), lunch) + d
+        for j in range(k + 1, len(stops)):
+            if j > k + 1:
+                prev = stops[j - 1]
+                arrive = out[-1] + int(problem.service[prev]) + int(durations[prev, stops[j]])
+            if j < len(stops) - 1:
+                arrive = max(arrive, int(windows[stops[j], 0]))
+                if arrive > int(windows[stops[j], 1]):
+                    return None
+            out.append(arrive)
+        if out[-1] + s.unload_s > slot.latest_s or out[-1] + s.unload_s - out[0] > slot.max_span_s:
+            return None
+        return out, lunch
+    return None
+
+
+def serve_in_waves(
+    ws: Workspace,
+    rules: Eligibility,
+    drivers: Drivers,
+    jobs: Sequence[Job],
+    vehicles: Sequence[FleetVehicle],
+    *,
+    echelon: int,
+    time_limit_s: float,
+    earliest_s: int = 0,
+    solution_limit: int | None = None,
+    hints: Mapping[str, Sequence[str]] | None = None,
+) -> LegResult:
+    """Serve jobs in waves of trips: every vehicle's next trip, then again for what is left.
+
+    Each trip is booked in `drivers` as it is planned, so the next wave starts after the
+    vehicle's turnaround and keeps its driver's day within the rules. Most of the time goes
+    to the first wave, which carries most of the work.
+    """
+    result = LegResult(unserved=list(jobs))
+    limit = time_limit_s * 0.6
+    while result.unserved:
+        slots = drivers.slots(vehicles, earliest_s)
+        if not slots:
+            break
+        leg = solve_leg(
+            ws,
+            rules,
+            result.unserved,
+            slots,
+            echelon=echelon,
+            time_limit_s=limit,
+            solution_limit=solution_limit,
+            hints=hints,
+        )
+        if not leg.trips:
+            break
+        for trip in leg.trips:
+            drivers.record(trip.slot, trip.times)
+        result = LegResult(
+            trips=result.trips + leg.trips,
+            unserved=leg.unserved,
+            cost_fen=result.cost_fen + leg.cost_fen,
+        )
+        limit = time_limit_s * 0.2
+    return result
 
 
 def _warm_routes(

@@ -18,8 +18,9 @@ from typing import Any
 
 from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
+from dispatch.plan import route_cost_fen
 from dispatch.reasons import Unassigned, reason
-from dispatch.two_echelon import HUB, Resume
+from dispatch.two_echelon import Resume
 from dispatch.workspace import Workspace
 
 EVENT_TYPES = ("breakdown", "late_parcels", "point_closed")
@@ -90,39 +91,44 @@ def cut_plan(
             broken[str(vid)] = (when, where)
         elif kind == "point_closed":
             pid = e.get("point_id")
-            if not isinstance(pid, str) or not ws.has(pid) or pid == HUB:
+            if not isinstance(pid, str) or not ws.has(pid) or pid == ws.hub_id:
                 raise EventError(f"events[{k}].point_id: not a station or village: {pid!r}")
             cut.closed[str(pid)] = str(e.get("reason") or "closed by the dispatcher")
     cut.resume.excluded = set(broken)
 
     for r in plan["routes"]:
-        start = r["stops"][0]["departure_s"]
         vid = r["vehicle_id"]
-        if start > at:
+        left_s = r["stops"][0]["departure_s"]
+        if r["stops"][0]["arrival_s"] > at or (vid in broken and left_s > broken[vid][0]):
+            # not started (or broken down before it left): planned again
             hints = cut.resume.hints.setdefault(vid, [])
             hints += [s["point_id"] for s in r["stops"][1:-1]]
             continue
         if vid in broken:
             when, where = broken[vid]
             if r["stops"][-1]["arrival_s"] > when:
-                r = _truncate(ws, r, when, where, cut)
+                r = _truncate(ws, fleet, r, when, where, cut)
         cut.kept.append(r)
-        end = r["stops"][-1]["arrival_s"]
-        prev_end, trips = cut.resume.busy.get(vid, (0, 0))
-        cut.resume.busy[vid] = (max(prev_end, end), trips + 1)
+    cut.resume.kept = list(cut.kept)
     _locate(ws, cut, parcels)
     return cut
 
 
 def _truncate(
-    ws: Workspace, route: Mapping[str, Any], when: int, where: str | None, cut: Cut
+    ws: Workspace,
+    fleet: Fleet,
+    route: Mapping[str, Any],
+    when: int,
+    where: str | None,
+    cut: Cut,
 ) -> dict[str, Any]:
     """The route up to its breakdown at `when`: stops served by then, then the breakdown spot."""
     stops = [dict(s) for s in route["stops"] if s["departure_s"] <= when]
     last = stops[-1]
     spot = where or last["point_id"]
     arrival = max(
-        when, last["departure_s"] + ws.travel_s(route["vehicle_type"], last["point_id"], spot)
+        when,
+        last["departure_s"] + ws.travel_s(route["vehicle_type"], last["point_id"], spot, fleet),
     )
     on_board = _on_board(stops)
     if spot != last["point_id"]:
@@ -146,15 +152,19 @@ def _truncate(
             )
         )
     metres = sum(
-        ws.travel_m(route["vehicle_type"], a["point_id"], b["point_id"])
+        ws.travel_m(route["vehicle_type"], a["point_id"], b["point_id"], fleet)
         for a, b in itertools.pairwise(stops)
     )
+    duration = stops[-1]["departure_s"] - stops[0]["arrival_s"]
     out = dict(route)
     out.update(
         stops=stops,
         ended="breakdown",
         distance_m=metres,
-        duration_s=stops[-1]["arrival_s"] - stops[0]["departure_s"],
+        duration_s=duration,
+        cost_fen=route_cost_fen(
+            fleet.types[route["vehicle_type"]], metres, duration, route["trip"] == 1
+        ),
     )
     if out.get("break") and out["break"]["start_s"] >= stops[-1]["arrival_s"]:
         out["break"] = None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
-from dispatch.fleet import Fleet, all_at_hub, fleet_to_toml, load_fleet_text
+from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
 from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
@@ -29,7 +32,6 @@ __all__ = [
     "Workspace",
     "fleet_from_toml",
     "fleet_toml",
-    "mode_fleet",
     "network_points",
     "parse_manifest_bytes",
     "plan_day",
@@ -61,20 +63,60 @@ def read_manifest_files(
     return read_manifests(paths, ws.county, ws.areas, skip_invalid=skip_invalid)
 
 
-def plan_inputs(ws: Workspace, fleet: Fleet, parcels: Sequence[Parcel]) -> PlanInputs:
-    """What the independent plan validator checks a plan against."""
+def plan_inputs(
+    ws: Workspace,
+    fleet: Fleet,
+    parcels: Sequence[Parcel],
+    started_at: Mapping[str, str] | None = None,
+) -> PlanInputs:
+    """What the independent plan validator checks a plan against; `started_at` names the
+    station where each parcel carried in from an earlier day waits."""
     return PlanInputs(
         parcels=parcels,
         fleet=fleet,
         points={p.point_id: p for p in ws.points},
         travel_s=lambda t, a, b: ws.travel_s(t, a, b, fleet),
         travel_m=lambda t, a, b: ws.travel_m(t, a, b, fleet),
+        started_at=dict(started_at or {}),
     )
 
 
-def mode_fleet(fleet: Fleet, mode: str) -> Fleet:
-    """The fleet a mode plans with: `direct` runs every vehicle from the hub."""
-    return all_at_hub(fleet) if mode == "direct" else fleet
+def carried_parcels(
+    ws: Workspace, previous: Mapping[str, Any]
+) -> tuple[list[Parcel], dict[str, str]]:
+    """The parcels an earlier plan hands on (its `carry_over`), and for those waiting at a
+    station, where they wait. Raises InputError-carrying ManifestError on a malformed entry."""
+    source = f"plan {previous.get('plan_id', '?')}"
+    parcels: list[Parcel] = []
+    at_station: dict[str, str] = {}
+    errors: list[InputError] = []
+    for row, entry in enumerate(previous.get("carry_over", []), 1):
+        try:
+            p = Parcel(
+                tracking_no=str(entry["tracking_no"]),
+                carrier=str(entry["carrier"]),
+                kind=entry["kind"],
+                point_id=str(entry["point_id"]),
+                weight_g=int(entry["weight_g"]),
+                volume_ml=int(entry["volume_ml"]),
+                cold=bool(entry["cold"]),
+                due_date=dt.date.fromisoformat(str(entry["due_date"])),
+                source=source,
+                row=row,
+            )
+            at = str(entry["at"])
+        except (KeyError, TypeError, ValueError) as exc:
+            errors.append(InputError(source, row, "carry_over", f"malformed entry: {exc}"))
+            continue
+        if p.kind not in ("delivery", "pickup") or not ws.has(p.point_id) or not ws.has(at):
+            errors.append(InputError(source, row, "carry_over", "unknown kind or point"))
+            continue
+        parcels.append(p)
+        if ws.point(at).kind == "station":
+            at_station[p.tracking_no] = at
+    if errors:
+        raise ManifestError(errors)
+    return parcels, at_station
 
 
 def plan_day(
@@ -87,49 +129,180 @@ def plan_day(
     mode: str = "auto",
     progress: Progress | None = None,
     warm_start: Mapping[str, Any] | None = None,
+    carry_over: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
 
-    In `direct` mode every vehicle works from the hub (station vehicles included), so the
-    modes compare the same fleet. In `auto` mode, a plan that leaves parcels due today behind
-    is compared with the all-direct plan (same time limit) and the better one is kept, valued
-    as route cost plus the fleet's penalties for parcels left behind or deferred;
-    `kpis.auto_fallback` says which won.
-    `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes.
+    `via_station` plans the three-tier day (dispatch.two_echelon); `direct` serves every
+    village from the hub's vehicles, station vehicles staying at their stations; `auto` makes
+    both plans, in parallel processes when it can, and returns the one that costs the company
+    less (route cost plus the fleet's penalties for parcels left behind, deferred or held),
+    with both plans' figures and the reason in `kpis.auto`.
+    `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes;
+    `carry_over` (the previous day's plan) adds its held produce and deferred parcels.
     """
     base = fleet or ws.fleet
     started = time.perf_counter()
-    resume = Resume(start_s=0, hints=route_hints(warm_start["routes"])) if warm_start else None
-    first, second = _split(progress) if mode == "auto" else (progress, None)
-    plan, used = _plan_mode(ws, base, parcels, date, mode, time_limit_s, first, resume)
-    if mode == "auto" and _left_today(plan):
-        alt, alt_fleet = _plan_mode(ws, base, parcels, date, "direct", time_limit_s, second, resume)
-        better = _score(alt, base) < _score(plan, base)
-        plan["kpis"]["auto_fallback"] = {
-            "towns_cost_fen": plan["kpis"]["cost_fen"],
-            "towns_left_today": _left_today(plan),
-            "direct_cost_fen": alt["kpis"]["cost_fen"],
-            "direct_left_today": _left_today(alt),
-            "chosen": "direct" if better else "towns",
-        }
-        if better:
-            alt["mode"] = "auto"
-            alt["kpis"]["auto_fallback"] = plan["kpis"]["auto_fallback"]
-            alt["kpis"]["towns"] = plan["kpis"]["towns"]
-            plan, used = alt, alt_fleet
+    carried: list[Parcel] = []
+    at_station: dict[str, str] = {}
+    if carry_over is not None:
+        carried, at_station = carried_parcels(ws, carry_over)
+        clash = {p.tracking_no for p in parcels} & {p.tracking_no for p in carried}
+        if clash:
+            raise ManifestError(
+                [
+                    InputError("carry_over", 0, "tracking_no", f"{t} is also in today's manifests")
+                    for t in sorted(clash)
+                ]
+            )
+    everything = [*parcels, *carried]
+    resume = Resume(
+        start_s=0,
+        hints=route_hints(warm_start["routes"]) if warm_start else {},
+        at_station={t: (st, ws.point(st).open_s) for t, st in at_station.items()},
+    )
+    carried_in = [
+        {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
+        for p in carried
+    ]
+    request = _DayRequest(ws.network_source, everything, date, base, resume)
+
+    def build(day: DayResult, followed: str) -> dict[str, Any]:
+        return build_plan(
+            ws,
+            base,
+            day,
+            everything,
+            date=date,
+            mode=followed,
+            extra_kpis=_kpis(ws, day, started),
+            carried_in=carried_in,
+        )
+
+    if mode == "auto":
+        plan = _auto(ws, request, time_limit_s, progress, build)
+    else:
+        day = plan_trips(
+            ws,
+            base,
+            everything,
+            date=date,
+            mode=mode,
+            time_limit_s=time_limit_s,
+            progress=progress,
+            resume=resume,
+        )
+        plan = build(day, mode)
     plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
-    check_plan(plan, plan_inputs(ws, used, parcels))
+    check_plan(plan, plan_inputs(ws, base, everything, at_station))
     return plan
 
 
-def _split(progress: Progress | None) -> tuple[Progress | None, Progress | None]:
-    """Progress callbacks for a first plan (0..0.6) and a possible second one (0.6..1)."""
-    if progress is None:
+def _origin(ws: Workspace, p: Parcel) -> str:
+    """Where a parcel starts: deliveries at the hub, pickups at their point."""
+    return ws.hub_id if p.kind == "delivery" else p.point_id
+
+
+@dataclass(frozen=True)
+class _DayRequest:
+    """What both of auto's plans are made from (picklable, for the second process)."""
+
+    network: str
+    parcels: Sequence[Parcel]
+    date: dt.date
+    fleet: Fleet
+    resume: Resume
+
+
+def _auto(
+    ws: Workspace,
+    request: _DayRequest,
+    time_limit_s: float,
+    progress: Progress | None,
+    build: Callable[[DayResult, str], dict[str, Any]],
+) -> dict[str, Any]:
+    """auto: the three-tier plan and the all-direct plan of the same day, the better kept;
+    the plan's `mode` says which, `kpis.auto` compares them.
+
+    The direct plan runs in a second process at the same time when processes can be started
+    (both end by the same deadline); otherwise one after the other, splitting the limit.
+    """
+    deadline = time.time() + time_limit_s
+    pool, future = _start_direct(request, deadline)
+    share = 1.0 if future is not None else 0.6
+    mixed_day = plan_trips(
+        ws,
+        request.fleet,
+        request.parcels,
+        date=request.date,
+        mode="via_station",
+        time_limit_s=time_limit_s * share,
+        progress=progress,
+        resume=request.resume,
+    )
+    try:
+        direct_day = future.result() if future is not None else _direct_day(request, deadline, ws)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    mixed, direct = build(mixed_day, "via_station"), build(direct_day, "direct")
+    scores = {"via_station": _score(mixed, request.fleet), "direct": _score(direct, request.fleet)}
+    chosen = "direct" if scores["direct"] < scores["via_station"] else "via_station"
+    plan = mixed if chosen == "via_station" else direct
+    plan["kpis"]["auto"] = {
+        "chosen": chosen,
+        "via_station_score_fen": scores["via_station"],
+        "via_station_cost_fen": mixed["kpis"]["cost_fen"],
+        "via_station_left_today": mixed["kpis"]["left_today"],
+        "direct_score_fen": scores["direct"],
+        "direct_cost_fen": direct["kpis"]["cost_fen"],
+        "direct_left_today": direct["kpis"]["left_today"],
+        "why": _why(chosen, mixed["kpis"], direct["kpis"]),
+    }
+    return plan
+
+
+def _why(chosen: str, mixed: Mapping[str, Any], direct: Mapping[str, Any]) -> str:
+    """A sentence on why auto chose its plan."""
+    if chosen == "via_station":
+        return "the three-tier plan costs the company less than serving every village from the hub"
+    if mixed["left_today"] > direct["left_today"]:
+        return (
+            f"the three-tier plan leaves {mixed['left_today']} parcels due today behind, "
+            f"serving every village from the hub leaves {direct['left_today']}"
+        )
+    return "serving every village from the hub costs less with this fleet and these parcels"
+
+
+def _start_direct(
+    request: _DayRequest, deadline: float
+) -> tuple[
+    concurrent.futures.ProcessPoolExecutor | None, concurrent.futures.Future[DayResult] | None
+]:
+    """Start the direct plan in a second process, or (None, None) where processes cannot be
+    started (e.g. inside a daemonic worker)."""
+    if multiprocessing.current_process().daemon:
         return None, None
-    report = progress
-    return (
-        lambda f, c: report(0.6 * f, c),
-        lambda f, c: report(0.6 + 0.4 * f, c),
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        return pool, pool.submit(_direct_day, request, deadline)
+    except (OSError, RuntimeError, AssertionError):
+        return None, None
+
+
+def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = None) -> DayResult:
+    """The direct plan of the request, ending by `deadline` (epoch s)."""
+    ws = ws or Workspace.default(None if request.network == "synthetic" else Path(request.network))
+    return plan_trips(
+        ws,
+        request.fleet,
+        request.parcels,
+        date=request.date,
+        mode="direct",
+        time_limit_s=max(1.0, deadline - time.time()),
+        resume=request.resume,
     )
 
 
@@ -143,58 +316,23 @@ def route_hints(routes: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
 
 def _score(plan: Mapping[str, Any], fleet: Fleet) -> int:
     """What the plan costs the company (fen): routes plus the fleet's penalties for parcels
-    left behind and deferred, the same valuation the optimizer uses."""
+    due today left behind, and for parcels deferred or produce held to the next day."""
     k, s = plan["kpis"], fleet.settings
     return int(
-        k["cost_fen"] + s.drop_penalty_fen * _left_today(plan) + s.defer_penalty_fen * k["deferred"]
+        k["cost_fen"]
+        + s.drop_penalty_fen * k["left_today"]
+        + s.defer_penalty_fen * (k["deferred"] + k["held"])
     )
-
-
-def _left_today(plan: Mapping[str, Any]) -> int:
-    """Parcels the plan leaves behind that were not merely deferred."""
-    return int(plan["kpis"]["unassigned"])
-
-
-def _plan_mode(
-    ws: Workspace,
-    base: Fleet,
-    parcels: Sequence[Parcel],
-    date: dt.date,
-    mode: str,
-    time_limit_s: float,
-    progress: Progress | None,
-    resume: Resume | None,
-) -> tuple[dict[str, Any], Fleet]:
-    """The plan of one mode (not yet validated) and the fleet it was planned with."""
-    fleet = mode_fleet(base, mode)
-    started = time.perf_counter()
-    day = plan_trips(
-        ws,
-        fleet,
-        parcels,
-        date=date,
-        mode=mode,
-        time_limit_s=time_limit_s,
-        progress=progress,
-        resume=resume,
-    )
-    plan = build_plan(
-        ws,
-        fleet,
-        day.trips,
-        day.unassigned,
-        parcels,
-        date=date,
-        mode=mode,
-        extra_kpis=_kpis(ws, day, started),
-    )
-    return plan, fleet
 
 
 def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
-    """KPIs a plan adds beyond the routes: town choices, solve time, network."""
+    """KPIs a plan adds beyond the routes: why village parcels went direct, solve time,
+    network."""
+    why: dict[str, int] = {}
+    for code in day.why_direct.values():
+        why[code] = why.get(code, 0) + 1
     return {
-        "towns": [t.as_json() for t in day.towns],
+        "direct_why": dict(sorted(why.items())),
         "solve_time_s": round(time.perf_counter() - started, 2),
         "network": ws.network_source,
     }
@@ -237,11 +375,14 @@ def replan(
 ) -> dict[str, Any]:
     """A new version of `plan` after `events` (see dispatch.replan); validated.
 
-    `parcels` are all the day's parcels, late ones included. Raises EventError (a
-    ValueError) naming the event and field when an event cannot be applied.
+    `parcels` are all the day's parcels, late ones included (and any carried in). Raises
+    EventError (a ValueError) naming the event and field when an event cannot be applied.
     """
-    mode = plan.get("mode", "auto")
-    fleet = mode_fleet(fleet or ws.fleet, mode)
+    mode = plan["mode"]
+    fleet = fleet or ws.fleet
+    off = [v["vehicle_id"] for v in plan.get("vehicles", []) if v.get("available") is False]
+    if off:
+        fleet = fleet.with_off(off)
     started = time.perf_counter()
     cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
     date = dt.date.fromisoformat(plan["date"])
@@ -255,22 +396,27 @@ def replan(
         progress=progress,
         resume=cut.resume,
     )
+    day.unassigned += [*cut.stranded, *refused]
+    carried_in = plan.get("carried_in", [])
     new = build_plan(
         ws,
         fleet,
-        day.trips,
-        [*day.unassigned, *cut.stranded, *refused],
+        day,
         parcels,
         date=date,
         mode=mode,
         extra_kpis=_kpis(ws, day, started),
         kept=cut.kept,
         retired_ids=[r["route_id"] for r in plan["routes"]],
+        carried_in=carried_in,
     )
     new["version_of"] = plan["plan_id"]
     new["replanned_at_s"] = cut.at_s
     new["events"] = [dict(e) for e in events]
-    check_plan(new, plan_inputs(ws, fleet, parcels))
+    started_at = {
+        c["parcel_id"]: c["at"] for c in carried_in if ws.point(c["at"]).kind == "station"
+    }
+    check_plan(new, plan_inputs(ws, fleet, parcels, started_at))
     return new
 
 

@@ -48,6 +48,11 @@ class Workspace:
         """All service points: hub, stations, villages."""
         return self.county.points
 
+    @property
+    def hub_id(self) -> str:
+        """The id of the county's hub."""
+        return next(p.point_id for p in self.county.points if p.kind == "hub")
+
     def has(self, point_id: str) -> bool:
         """True when `point_id` is a service point of the county."""
         return point_id in self._index

@@ -23,6 +23,18 @@ _INVERSE_MAX_ITER = 30
 UTM48N = "EPSG:32648"
 
 
+#: Mean Earth radius (m) for great-circle distances, the value osmnx uses for edge lengths.
+EARTH_RADIUS_M = 6_371_009.0
+
+
+def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Haversine distance (m) between two WGS-84 points given in degrees."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
 def _out_of_china(lon: float, lat: float) -> bool:
     """GCJ-02 leaves points outside mainland China's rough bounding box unshifted."""
     return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)

@@ -25,10 +25,8 @@ from scipy.sparse.csgraph import minimum_spanning_tree, shortest_path
 from scipy.spatial import Delaunay
 
 from geodata.county import County
-from geodata.crs import from_utm, to_utm
+from geodata.crs import from_utm, great_circle_m, to_utm
 from geodata.roadclass import highway_speeds
-
-EARTH_RADIUS_M = 6_371_009.0  # mean Earth radius, as osmnx uses for edge lengths
 
 # Node spacing (m) and wiggle amplitudes (fraction of chord, for sin(pi t), sin(2 pi t), ...)
 _SPACING_M = {"motorway": 900.0, "primary": 450.0, "secondary": 450.0}
@@ -70,7 +68,9 @@ def synthetic_network(
         chain = [a, *inner, b]
         speed = tag_speed[tag]
         for u, v in itertools.pairwise(chain):
-            length = _great_circle_m(graph.nodes[u], graph.nodes[v])
+            length = great_circle_m(
+                graph.nodes[u]["x"], graph.nodes[u]["y"], graph.nodes[v]["x"], graph.nodes[v]["y"]
+            )
             attrs = {
                 "osmid": osmid,
                 "highway": tag,
@@ -219,11 +219,3 @@ def _polyline(
     noise[[0, -1]] = 0.0
     offset += noise
     return start + t[:, None] * chord + offset[:, None] * normal
-
-
-def _great_circle_m(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Haversine distance (m) between two nodes with lon `x` and lat `y` in degrees."""
-    lat1, lat2 = math.radians(a["y"]), math.radians(b["y"])
-    dlat, dlon = lat2 - lat1, math.radians(b["x"] - a["x"])
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
