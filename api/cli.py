@@ -1,6 +1,7 @@
-"""The `ruraldispatch` command line: demo, plan, solve, network, serve, keys.
+"""The `ruraldispatch` command line: demo, plan, validate, solve, network, serve, keys.
 
-Exit codes: 0 success, 2 invalid input (nothing written), 1 internal error.
+Exit codes: 0 success, 2 invalid input (nothing written), 3 a plan that breaks the rules
+(`validate`), 1 internal error.
 """
 
 from __future__ import annotations
@@ -8,9 +9,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import sys
+import time
 import traceback
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +27,7 @@ from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
+from dispatch.modes import MODES
 from dispatch.parcel import InputError, ManifestError, Parcel
 from optimizer.formats import solve_file
 from optimizer.vroom import solve_vroom
@@ -63,19 +68,85 @@ def _fleet(ws: service.Workspace, path: Path | None) -> Fleet:
         raise InvalidInput(str(exc)) from exc
 
 
+#: Seconds of a `--time-limit` kept for checking the plan and writing its files.
+WRITE_RESERVE_S = 2.5
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (interpreter start-up and imports included); 0 where
+    the operating system does not tell (only Linux's /proc is read)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            started_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return time.clock_gettime(time.CLOCK_BOOTTIME) - started_ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class DayOptions:
+    """How to plan a day, as the command line gives it."""
+
+    date: dt.date
+    mode: str
+    time_limit: float
+    fleet: Path | None
+    off: tuple[str, ...]
+    carry_over: Path | None
+    driver_files: bool
+
+
+def _day_options(
+    date: str | None,
+    mode: str,
+    time_limit: float,
+    fleet: Path | None,
+    off: str | None,
+    carry_over: Path | None,
+    driver_files: bool,
+) -> DayOptions:
+    try:
+        day = dt.date.fromisoformat(date) if date else today()
+    except ValueError as exc:
+        raise InvalidInput(f"--date: {exc}") from exc
+    if mode not in MODES:
+        raise InvalidInput(f"--mode: must be one of {', '.join(MODES)}, not {mode!r}")
+    if carry_over is not None and not carry_over.is_file():
+        raise InvalidInput(f"--carry-over: {carry_over}: file not found")
+    ids = tuple(v.strip() for v in (off or "").split(",") if v.strip())
+    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files)
+
+
+def _read_plan(path: Path, option: str) -> dict[str, Any]:
+    """A plan JSON file (InvalidInput naming the option and file when unreadable)."""
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{option}{path}: not a readable plan JSON: {exc}") from exc
+    if not isinstance(plan, dict):
+        raise InvalidInput(f"{option}{path}: a plan is a JSON object")
+    return plan
+
+
 def _plan_and_write(
     ws: service.Workspace,
     parcels: list[Parcel],
     invalid: list[InputError],
-    *,
-    fleet: Fleet,
+    options: DayOptions,
     out: Path,
-    date: dt.date,
-    time_limit: float,
-    mode: str,
-    driver_files: bool,
 ) -> dict[str, Any]:
-    """Plan, validate, write plan.json, routes.geojson and sheets/, print the summary."""
+    """Plan, validate, write plan.json, routes.geojson and sheets/, print the summary.
+
+    The plan is checked and written within `time_limit` seconds of the command's start: the
+    solver gets what loading left, less WRITE_RESERVE_S.
+    """
+    fleet = _fleet(ws, options.fleet)
+    try:
+        fleet = fleet.with_off(options.off)
+    except ValueError as exc:
+        raise InvalidInput(f"--off: {exc}") from exc
+    previous = _read_plan(options.carry_over, "--carry-over: ") if options.carry_over else None
+    budget = options.time_limit - process_age_s() - WRITE_RESERVE_S
     with Progress(
         TextColumn("[bold]Planning[/bold]"),
         BarColumn(),
@@ -95,17 +166,18 @@ def _plan_and_write(
         plan = service.plan_day(
             ws,
             parcels,
-            date=date,
+            date=options.date,
             fleet=fleet,
-            time_limit_s=time_limit,
-            mode=mode,
+            time_limit_s=max(1.0, budget),
+            mode=options.mode,
             progress=progress,
+            carry_over=previous,
         )
     if invalid:
         plan["invalid_rows"] = [
             {"file": e.file, "row": e.row, "field": e.field, "message": e.message} for e in invalid
         ]
-    service.write_outputs(ws, out, plan, parcels, driver_files=driver_files)
+    service.write_outputs(ws, out, plan, parcels, driver_files=options.driver_files)
     _summary(plan)
     return plan
 
@@ -140,8 +212,8 @@ def _summary(plan: dict[str, Any]) -> None:
         rows.append(
             (
                 "auto: three-tier / all direct",
-                f"{auto['via_station_score_fen'] / 100:,.0f} / {auto['direct_score_fen'] / 100:,.0f}"
-                f" yuan with penalties -> {auto['chosen']}",
+                f"{auto['via_station_score_fen'] / 100:,.0f} / "
+                f"{auto['direct_score_fen'] / 100:,.0f} yuan with penalties -> {auto['chosen']}",
             )
         )
     for name, value in rows:
@@ -156,81 +228,107 @@ def _print_errors(errors: list[InputError]) -> None:
         console.print(f"... and {len(errors) - 200} more")
 
 
+TimeLimit = Annotated[
+    float,
+    typer.Option(
+        min=1.0,
+        help="Seconds from the command's start to the checked plan on disk (loading included).",
+    ),
+]
+Mode = Annotated[str, typer.Option(help="auto | via_station | direct")]
+FleetFile = Annotated[Path | None, typer.Option(help="Fleet TOML file.")]
+Off = Annotated[
+    str | None, typer.Option(help="Vehicles off today, comma-separated ids (e.g. HUB-V03).")
+]
+CarryOver = Annotated[
+    Path | None,
+    typer.Option(help="The previous day's plan.json: its held produce and deferred parcels."),
+]
+DriverFiles = Annotated[
+    bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
+]
+DayDate = Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")]
+Network = Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")]
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-out"),
     parcels: Annotated[int, typer.Option(min=1, help="Parcels in the day.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated day.")] = 0,
-    time_limit: Annotated[float, typer.Option(min=0.5, help="Solver time limit (s).")] = 30.0,
-    mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
-    date: Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")] = None,
-    fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file.")] = None,
-    driver_files: Annotated[
-        bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
-    ] = False,
+    time_limit: TimeLimit = 30.0,
+    mode: Mode = "auto",
+    date: DayDate = None,
+    fleet: FleetFile = None,
+    off: Off = None,
+    carry_over: CarryOver = None,
+    driver_files: DriverFiles = False,
 ) -> None:
     """Generate a realistic day for the embedded county, write its manifests, plan it."""
-    day = dt.date.fromisoformat(date) if date else today()
+    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
     ws = _workspace(None)
-    chosen = _fleet(ws, fleet)
-    generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=day)
+    generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=options.date)
     paths = write_demo_manifests(generated, out, ws.county)
     console.print(f"Wrote {len(paths)} manifests to {out / 'manifests'}")
     read, invalid = service.read_manifest_files(ws, paths)
-    _plan_and_write(
-        ws,
-        read,
-        invalid,
-        fleet=chosen,
-        out=out,
-        date=day,
-        time_limit=time_limit,
-        mode=mode,
-        driver_files=driver_files,
-    )
+    _plan_and_write(ws, read, invalid, options, out)
 
 
 @app.command()
 def plan(
     manifests: Annotated[list[Path], typer.Argument(help="Manifest files (CSV or JSON).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
-    fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file.")] = None,
-    network: Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")] = None,
-    time_limit: Annotated[float, typer.Option(min=0.5, help="Solver time limit (s).")] = 30.0,
+    fleet: FleetFile = None,
+    network: Network = None,
+    time_limit: TimeLimit = 30.0,
     skip_invalid: Annotated[bool, typer.Option(help="Plan the valid rows, list the rest.")] = False,
-    mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
-    date: Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")] = None,
-    driver_files: Annotated[
-        bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
-    ] = False,
+    mode: Mode = "auto",
+    date: DayDate = None,
+    off: Off = None,
+    carry_over: CarryOver = None,
+    driver_files: DriverFiles = False,
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
-    try:
-        day = dt.date.fromisoformat(date) if date else today()
-    except ValueError as exc:
-        raise InvalidInput(f"--date: {exc}") from exc
-    if mode not in ("auto", "via_station", "direct"):
-        raise InvalidInput(f"--mode: must be auto, via_station or direct, not {mode!r}")
+    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
     ws = _workspace(network)
-    chosen = _fleet(ws, fleet)
     parcels, invalid = service.read_manifest_files(ws, manifests, skip_invalid=skip_invalid)
     if invalid:
         console.print(f"[yellow]Skipping {len(invalid)} invalid row(s):[/yellow]")
         _print_errors(invalid)
-    _plan_and_write(
-        ws,
-        parcels,
-        invalid,
-        fleet=chosen,
-        out=out,
-        date=day,
-        time_limit=time_limit,
-        mode=mode,
-        driver_files=driver_files,
-    )
+    _plan_and_write(ws, parcels, invalid, options, out)
+
+
+@app.command()
+def validate(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="plan.json to check.")],
+    manifests: Annotated[list[Path], typer.Argument(help="The day's manifest files.")],
+    fleet: FleetFile = None,
+    network: Network = None,
+    carry_over: CarryOver = None,
+) -> None:
+    """Check a plan (planned here or edited by hand) against its manifests, fleet and roads.
+
+    Exit 0 when it keeps every rule, 3 with one line per violation naming the route, stop and
+    rule, 2 when an input cannot be read.
+    """
+    missing = [m for m in [plan_file, *manifests] if not m.is_file()]
+    if missing:
+        raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
+    plan = _read_plan(plan_file, "")
+    previous = _read_plan(carry_over, "--carry-over: ") if carry_over else None
+    ws = _workspace(network)
+    chosen = _fleet(ws, fleet)
+    parcels, _ = service.read_manifest_files(ws, manifests)
+    violations = service.check_plan_file(ws, plan, parcels, chosen, previous)
+    for line in violations:
+        typer.echo(line)
+    if violations:
+        console.print(f"[red]{len(violations)} violation(s)[/red]")
+        raise typer.Exit(3)
+    console.print(f"[green]valid[/green]: {plan_file} keeps every rule")
 
 
 @app.command()

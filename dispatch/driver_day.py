@@ -147,8 +147,14 @@ class Drivers:
             lunch_s=lunch,
         )
 
-    def book_kept(self, routes: Iterable[Mapping[str, Any]]) -> None:
-        """Book routes of an earlier plan version that stay as they are (re-planning)."""
+    def book_kept(
+        self, routes: Iterable[Mapping[str, Any]], lunches: Mapping[str, int] | None = None
+    ) -> None:
+        """Book routes of an earlier plan version that stay as they are (re-planning) and the
+        lunches its drivers have already started (vehicle id -> start s)."""
+        for vid, start in (lunches or {}).items():
+            if vid in self.days:
+                self.days[vid] = replace(self.days[vid], lunch_s=start)
         for r in sorted(routes, key=lambda r: r["stops"][0]["arrival_s"]):
             day = self.days.get(r["vehicle_id"])
             if day is None:

@@ -122,7 +122,9 @@ def build_plan(
     for t in day.trips:
         stops, metres = _stops(ws, fleet, t)
         lunch = day.lunches.get(t.vehicle.vehicle_id)
-        inside = lunch is not None and t.times.load_s <= lunch < t.times.unload_end_s
+        brk = None
+        if lunch is not None and t.times.load_s <= lunch < t.times.unload_end_s:
+            brk = {"start_s": lunch, "end_s": lunch + lunch_s}
         new_routes.append(
             {
                 "route_id": "",
@@ -134,7 +136,7 @@ def build_plan(
                 "distance_m": metres,
                 "duration_s": t.times.unload_end_s - t.times.load_s,
                 "cost_fen": 0,
-                "break": {"start_s": lunch, "end_s": lunch + lunch_s} if inside else None,
+                "break": brk,
                 "stops": stops,
             }
         )

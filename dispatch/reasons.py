@@ -68,69 +68,74 @@ def unassigned(rules: Eligibility, parcels: Sequence[Parcel], code: str) -> list
 
 def why_unserved(
     rules: Eligibility,
-    job: Job,
+    parcel: Parcel,
     hub: Sequence[FleetVehicle],
     station: Sequence[FleetVehicle],
     not_before_s: int = 0,
 ) -> str:
-    """The reason code for a job no trip could take. `hub` are the hub's working vehicles,
-    `station` those of the job's town station (empty for a station's own parcels); none may
-    leave before `not_before_s`. The planner gets here once every vehicle that could reach the
-    point in time has had the chance to take it (see the module docstring for the facts)."""
+    """The reason code for a parcel no trip could take. `hub` are the hub's working vehicles,
+    `station` those of its town station (empty for a station's own parcels or a direct plan);
+    none may leave before `not_before_s`. The vehicles that could serve it are narrowed (may
+    enter, may carry its temperature, big enough, in range, in time) and the first step that
+    leaves none is the reason; past all of them it is capacity."""
     ws, fleet = rules.ws, rules.fleet
     s = fleet.settings
-    point = ws.point(job.point_id)
-    biggest = max(job.parcels, key=lambda p: (p.weight_g, p.volume_ml))
-
-    def usable(v: FleetVehicle) -> bool:
-        t = fleet.types[v.vtype]
-        return rules.may_serve(t, job.point_id, job.cold) and rules.fits(t, biggest)
+    point = ws.point(parcel.point_id)
 
     def leaves(v: FleetVehicle) -> int:
         return max(v.shift_start_s, not_before_s) + s.load_s
 
     def in_range(v: FleetVehicle) -> bool:
         limit = fleet.types[v.vtype].range_m
-        there_back = ws.travel_m(v.vtype, v.depot, job.point_id, fleet) + ws.travel_m(
-            v.vtype, job.point_id, v.depot, fleet
+        there_back = ws.travel_m(v.vtype, v.depot, parcel.point_id, fleet) + ws.travel_m(
+            v.vtype, parcel.point_id, v.depot, fleet
         )
         return limit is None or there_back <= limit
 
-    candidates = [*hub, *station]
-    if not any(rules.may_enter(fleet.types[v.vtype], job.point_id) for v in candidates):
-        return "no_vehicle_allowed"
-    serving = [v for v in candidates if usable(v)]
-    if not serving:
-        return "no_cold_vehicle" if job.cold else "too_large"
-    ranged = [v for v in serving if in_range(v)]
-    if not ranged:
-        return "out_of_range"
-    arrivals = [leaves(v) + ws.travel_s(v.vtype, v.depot, job.point_id, fleet) for v in ranged]
-    feed = _earliest_feed(rules, job, hub, leaves)
-    timely = False
-    for v, arrive in zip(ranged, arrivals, strict=True):
-        if v.depot != ws.hub_id and job.deliveries:
-            if feed is None or (job.cold and not ws.point(v.depot).cold_storage):
-                continue
-            arrive = max(arrive, feed + ws.travel_s(v.vtype, v.depot, job.point_id, fleet))
-        timely = timely or arrive <= point.close_s
-    if not timely:
-        return "closes_before_arrival"
-    return "no_cold_vehicle" if job.cold else "capacity_full"
+    def arrival(v: FleetVehicle) -> int | None:
+        there = ws.travel_s(v.vtype, v.depot, parcel.point_id, fleet)
+        if v.depot == ws.hub_id:
+            return leaves(v) + there
+        if parcel.cold and not ws.point(v.depot).cold_storage:
+            return None
+        if parcel.kind == "pickup":
+            return leaves(v) + there
+        fed = _earliest_feed(rules, parcel, hub, leaves)
+        return None if fed is None else max(leaves(v), fed) + there
+
+    enter = [v for v in [*hub, *station] if rules.may_enter(fleet.types[v.vtype], parcel.point_id)]
+    cool = [v for v in enter if rules.may_carry(fleet.types[v.vtype], parcel.cold)]
+    fit = [v for v in cool if rules.fits(fleet.types[v.vtype], parcel)]
+    ranged = [v for v in fit if in_range(v)]
+    timely = [v for v in ranged if (a := arrival(v)) is not None and a <= point.close_s]
+    for code, left in (
+        ("no_vehicle_allowed", enter),
+        ("no_cold_vehicle", cool),
+        ("too_large", fit),
+        ("out_of_range", ranged),
+        ("closes_before_arrival", timely),
+    ):
+        if not left:
+            return code
+    return "no_cold_vehicle" if parcel.cold else "capacity_full"
 
 
 def _earliest_feed(
-    rules: Eligibility, job: Job, hub: Sequence[FleetVehicle], leaves: Callable[[FleetVehicle], int]
+    rules: Eligibility,
+    parcel: Parcel,
+    hub: Sequence[FleetVehicle],
+    leaves: Callable[[FleetVehicle], int],
 ) -> int | None:
-    """When the town's station could have the job's parcels sorted at the earliest (s), or None
-    when no hub vehicle could bring them."""
+    """When the parcel's town station could have it sorted at the earliest (s), or None when
+    no hub vehicle could bring it."""
     ws, fleet = rules.ws, rules.fleet
     s = fleet.settings
-    station = ws.point(job.point_id).town_id
+    station = ws.point(parcel.point_id).town_id
     times = [
         leaves(v) + ws.travel_s(v.vtype, v.depot, station, fleet)
         for v in hub
-        if rules.may_serve(fleet.types[v.vtype], station, job.cold)
+        if rules.may_serve(fleet.types[v.vtype], station, parcel.cold)
+        and rules.fits(fleet.types[v.vtype], parcel)
     ]
     if not times:
         return None
@@ -155,5 +160,8 @@ def explain(
             )
             for p in job.parcels
         ]
-    code = why_unserved(rules, job, hub, station, not_before_s)
-    return [Unassigned(p.tracking_no, code, reason(code, name)) for p in job.parcels]
+    out = []
+    for p in job.parcels:
+        code = why_unserved(rules, p, hub, station, not_before_s)
+        out.append(Unassigned(p.tracking_no, code, reason(code, name)))
+    return out

@@ -110,6 +110,11 @@ def cut_plan(
                 r = _truncate(ws, fleet, r, when, where, cut)
         cut.kept.append(r)
     cut.resume.kept = list(cut.kept)
+    cut.resume.lunches = {
+        d["vehicle_id"]: d["lunch"]["start_s"]
+        for d in plan.get("drivers", [])
+        if d.get("lunch") and d["lunch"]["start_s"] < at
+    }
     _locate(ws, cut, parcels)
     return cut
 

@@ -21,7 +21,7 @@ from dispatch.plan import build_plan
 from dispatch.replan import EventError, replan_inputs
 from dispatch.sheet_pdf import write_route_pdf
 from dispatch.two_echelon import DayResult, Resume, plan_trips
-from dispatch.validate import PlanInputs, check_plan
+from dispatch.validate import PlanInputs, check_plan, validate_plan
 from dispatch.workspace import Workspace
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ManifestError",
     "Parcel",
     "Workspace",
+    "check_plan_file",
     "fleet_from_toml",
     "fleet_toml",
     "network_points",
@@ -79,6 +80,21 @@ def plan_inputs(
         travel_m=lambda t, a, b: ws.travel_m(t, a, b, fleet),
         started_at=dict(started_at or {}),
     )
+
+
+def check_plan_file(
+    ws: Workspace,
+    plan: Mapping[str, Any],
+    parcels: Sequence[Parcel],
+    fleet: Fleet,
+    previous: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Every rule a plan (planned here or edited by hand) breaks, one line each; [] = valid.
+
+    `previous` is the earlier plan it took held produce and deferred parcels over from.
+    """
+    carried, at_station = carried_parcels(ws, previous) if previous else ([], {})
+    return validate_plan(plan, plan_inputs(ws, fleet, [*parcels, *carried], at_station))
 
 
 def carried_parcels(

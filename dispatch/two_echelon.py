@@ -29,7 +29,7 @@ from dispatch.jobs import Job, Role, make_jobs
 from dispatch.legs import LegResult, Trip, serve_in_waves
 from dispatch.modes import route_parcels
 from dispatch.parcel import Parcel
-from dispatch.reasons import Unassigned, explain, unassigned
+from dispatch.reasons import Unassigned, explain, unassigned, why_unserved
 from dispatch.station_timing import feeder_ready, last_call, produce_back
 from dispatch.workspace import Workspace
 
@@ -69,13 +69,15 @@ class DayResult:
 class Resume:
     """Where a day stands when it is re-planned at `start_s` (s since midnight).
 
-    `kept`: routes of the earlier version that stay; `excluded`: vehicles out of service;
+    `kept`: routes of the earlier version that stay; `lunches`: vehicle id -> start (s) of a
+    lunch its driver has already begun; `excluded`: vehicles out of service;
     `at_station`: parcels already waiting at a station -> (station id, since s); `hints`:
     vehicle id -> points its dropped trips would have visited, in order (warm start).
     """
 
     start_s: int
     kept: list[Mapping[str, Any]] = field(default_factory=list)
+    lunches: dict[str, int] = field(default_factory=dict)
     excluded: set[str] = field(default_factory=set)
     at_station: dict[str, tuple[str, int]] = field(default_factory=dict)
     hints: dict[str, list[str]] = field(default_factory=dict)
@@ -129,8 +131,9 @@ class _Day:
         self.resume = resume
         self.budget = budget
         self.rules = Eligibility(ws, fleet)
+        self.arrived: dict[str, int] = {}  # produce at a station: when it got there (s)
         self.drivers = Drivers(fleet, start_s=resume.start_s)
-        self.drivers.book_kept(resume.kept)
+        self.drivers.book_kept(resume.kept, resume.lunches)
         working = [v for v in fleet.working() if v.vehicle_id not in resume.excluded]
         hub = ws.hub_id
         self.hub_vehicles = [v for v in working if v.depot == hub]
@@ -141,6 +144,7 @@ class _Day:
 
     def plan(self, parcels: Sequence[Parcel], mode: str, report: Progress) -> DayResult:
         """The three legs (see the module docstring)."""
+        self.direct = mode == "direct"
         s = self.fleet.settings
         waiting = [p for p in parcels if p.tracking_no in self.resume.at_station]
         fresh = [p for p in parcels if p.tracking_no not in self.resume.at_station]
@@ -156,11 +160,11 @@ class _Day:
             jobs, big = self._jobs(
                 [p for p in ps if p.kind == "delivery"], Role.FEED, self.hub_vehicles, at=station
             )
-            left_out += unassigned(self.rules, big, "too_large")
+            left_out += self._no_vehicle(big)
             feeds += [_due(j, s.station_deadline_s) for j in jobs]
         others, big = self._jobs(routing.station, Role.STATION, self.hub_vehicles)
         direct, big2 = self._jobs(routing.direct, Role.DIRECT, self.hub_vehicles)
-        left_out += unassigned(self.rules, big + big2, "too_large")
+        left_out += self._no_vehicle(big + big2)
         morning = self._waves(feeds + others + direct, self.hub_vehicles, 1, "morning")
         trips = list(morning.trips)
         unfed = {p.tracking_no for j in morning.unserved if j.role is Role.FEED for p in j.parcels}
@@ -169,13 +173,15 @@ class _Day:
 
         # 2. Village runs from each station once its feeder parcels are there and sorted.
         ready = feeder_ready(morning.trips, s.sort_time_s)
-        for p in waiting:
+        collect: list[Job] = []
+        for p in waiting:  # already at a station: deliveries go on, produce waits for the hub
             station, since = self.resume.at_station[p.tracking_no]
             if p.kind == "delivery":
                 ready[station] = max(ready.get(station, 0), since)
-            routing.via[station].append(p)
+                routing.via[station].append(p)
+            else:
+                collect += self._collect([p], station, since, since)
         back_home: list[Parcel] = []  # village parcels the hub must serve directly after all
-        collect: list[Job] = []
         stations = sorted(routing.via)
         total_jobs = max(1, sum(len(routing.via[t]) for t in stations))
         for k, station in enumerate(stations):
@@ -199,7 +205,7 @@ class _Day:
 
         # 3. Afternoon: fetch produce from stations, serve what is left directly.
         repair, big = self._jobs(back_home, Role.DIRECT, self.hub_vehicles)
-        left_out += unassigned(self.rules, big, "too_large")
+        left_out += self._no_vehicle(big)
         afternoon = self._waves(collect + repair + retry, self.hub_vehicles, 1, "afternoon")
         trips += afternoon.trips
         not_collected = [j for j in afternoon.unserved if j.role is Role.COLLECT]
@@ -209,10 +215,12 @@ class _Day:
             left_out += unassigned(self.rules, stay, "capacity_full")
         for job in afternoon.unserved:
             if job.role is not Role.COLLECT:
-                town = self.ws.point(job.point_id).town_id
-                station = self.by_station.get(town, []) if town != job.point_id else []
                 left_out += explain(
-                    self.rules, job, self.hub_vehicles, station, self.resume.start_s
+                    self.rules,
+                    job,
+                    self.hub_vehicles,
+                    self._station_options(job.point_id),
+                    self.resume.start_s,
                 )
         report(1.0, None)
         return DayResult(
@@ -223,12 +231,34 @@ class _Day:
             why_direct=routing.why_direct,
         )
 
+    def _station_options(self, point_id: str) -> list[FleetVehicle]:
+        """Station vehicles that could serve a point: its town station's, for a village, unless
+        the plan is direct."""
+        point = self.ws.point(point_id)
+        if self.direct or point.kind == "station":
+            return []
+        return self.by_station.get(point.town_id, [])
+
+    def _no_vehicle(self, parcels: Sequence[Parcel]) -> list[Unassigned]:
+        """Parcels no vehicle of their leg can take, with the reason (see dispatch.reasons)."""
+        out: list[Unassigned] = []
+        for p in parcels:
+            code = why_unserved(
+                self.rules,
+                p,
+                self.hub_vehicles,
+                self._station_options(p.point_id),
+                self.resume.start_s,
+            )
+            out += unassigned(self.rules, [p], code)
+        return out
+
     def _screen(self, parcels: Sequence[Parcel]) -> list[Unassigned]:
         """Parcels no vehicle of the fleet can ever carry, with their reason."""
         out: list[Unassigned] = []
         for p in parcels:
-            town = self.ws.point(p.point_id).town_id
-            code = self.rules.impossible(p, self.hub_vehicles + self.by_station.get(town, []))
+            vehicles = self.hub_vehicles + self._station_options(p.point_id)
+            code = self.rules.impossible(p, vehicles)
             if code:
                 out += unassigned(self.rules, [p], code)
         return out
@@ -276,15 +306,23 @@ class _Day:
         jobs: list[Job] = []
         for trip, ready in produce_back(leg.trips):
             picked = [p for v in trip.visits for p in v.job.pickups]
-            made, _ = make_jobs(
-                picked,
-                Role.COLLECT,
-                lambda point, cold: self.rules.capacity(self.hub_vehicles, point, cold),
-                lambda p: False,
-                at=station,
-                ready_s=ready,
-            )
-            jobs += made
+            jobs += self._collect(picked, station, trip.times.arrive_s, ready)
+        return jobs
+
+    def _collect(
+        self, produce: Sequence[Parcel], station: str, arrived_s: int, ready_s: int
+    ) -> list[Job]:
+        """Jobs for the hub to fetch produce that reached a station at `arrived_s` and may be
+        taken from `ready_s` (unloaded)."""
+        self.arrived.update({p.tracking_no: arrived_s for p in produce})
+        jobs, _ = make_jobs(
+            produce,
+            Role.COLLECT,
+            lambda point, cold: self.rules.capacity(self.hub_vehicles, point, cold),
+            lambda p: False,
+            at=station,
+            ready_s=ready_s,
+        )
         return jobs
 
     def _hold(self, jobs: Sequence[Job], trips: Sequence[Trip]) -> tuple[list[Held], list[Parcel]]:
@@ -295,8 +333,7 @@ class _Day:
         for job in jobs:
             last = last_call(trips, job.point_id, job.cold)
             if last is None or last < job.ready_s:
-                arrived = job.ready_s - self.fleet.settings.unload_s  # ready once unloaded
-                held += [Held(p, job.point_id, arrived) for p in job.pickups]
+                held += [Held(p, job.point_id, self.arrived[p.tracking_no]) for p in job.pickups]
             else:
                 stay += job.pickups
         return held, stay

@@ -53,7 +53,8 @@ def _day(
         ctx.fault(
             at,
             "max_shift",
-            f"works {end - start} s from first loading to last unloading, at most {s.max_shift_s} s",
+            f"works {end - start} s from first loading to last unloading, "
+            f"at most {s.max_shift_s} s",
         )
     if start < fv.shift_start_s or end > fv.shift_end_s:
         ctx.fault(
@@ -85,7 +86,8 @@ def _day(
             ctx.fault(
                 where(b, 0),
                 "recharge",
-                f"leaves {leaves}, before {back} + {vt.recharge_s} s recharge after route {a['route_id']}",
+                f"leaves {leaves}, before {back} + {vt.recharge_s} s recharge "
+                f"after route {a['route_id']}",
             )
     _lunch(ctx, at, routes, entry["lunch"])
 
@@ -116,7 +118,8 @@ def _lunch(
             ctx.fault(
                 where(r),
                 "lunch",
-                f"the driver's lunch {start}-{end} falls in this route, which does not hold it as its break",
+                f"the driver's lunch {start}-{end} falls in this route, "
+                "which does not hold it as its break",
             )
         if not inside and brk is not None:
             ctx.fault(

@@ -4,6 +4,7 @@ station, or listed as not carried; and what the next day takes over (carry_over)
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 
@@ -93,7 +94,7 @@ def _chain(ctx: Context, parcel: Parcel, legs: Sequence[Leg], started: str | Non
             f"left at {legs[-1].drop_point} by {legs[-1].route_id}, not {dest}",
         )
         ok = False
-    for a, b in zip(legs, legs[1:], strict=False):
+    for a, b in itertools.pairwise(legs):
         ok = _transfer(ctx, parcel, a, b) and ok
     return ok
 
@@ -121,7 +122,8 @@ def _transfer(ctx: Context, parcel: Parcel, a: Leg, b: Leg) -> bool:
         ctx.fault(
             at,
             "transfer",
-            f"leaves {station.point_id} at {b.load_departure_s}, before the drop there ends at {a.drop_departure_s} + {wait} s sorting",
+            f"leaves {station.point_id} at {b.load_departure_s}, before the drop there ends "
+            f"at {a.drop_departure_s} + {wait} s sorting",
         )
         ok = False
     if parcel.cold and not station.cold_storage:
@@ -140,6 +142,9 @@ def _held(ctx: Context, parcel: Parcel, legs: Sequence[Leg], entry: dict[str, ob
     station = str(entry["station"])
     if parcel.kind != "pickup":
         ctx.fault(at, "held", "only produce (pickups) is held at stations")
+        return
+    if not legs and ctx.inputs.started_at.get(t) == station:
+        _held_again(ctx, parcel, station, entry)
         return
     if not legs or legs[-1].drop_point != station or legs[-1].echelon != 2:
         ctx.fault(at, "held", f"not brought to {station} by a village run")
@@ -163,8 +168,21 @@ def _held(ctx: Context, parcel: Parcel, legs: Sequence[Leg], entry: dict[str, ob
                 ctx.fault(
                     at,
                     "held",
-                    f"route {r['route_id']} stop {i} calls at {station} at {s['departure_s']}, after it was there ({last.drop_departure_s}), and could have taken it",
+                    f"route {r['route_id']} stop {i} calls at {station} at {s['departure_s']}, "
+                    f"after it was there ({last.drop_departure_s}), and could have taken it",
                 )
+
+
+def _held_again(ctx: Context, parcel: Parcel, station: str, entry: dict[str, object]) -> None:
+    """Produce held since an earlier day and still not fetched: no hub vehicle that could carry
+    it called at the station today."""
+    at = f"parcel {parcel.tracking_no}"
+    if entry["arrived_s"] != ctx.points[station].open_s:
+        ctx.fault(at, "held", f"waits at {station} since an earlier day: arrived_s is its opening")
+    for r in ctx.plan["routes"]:
+        capable = r["echelon"] == 1 and (not parcel.cold or ctx.vtype(r["vehicle_id"]).cold)
+        if capable and any(s["point_id"] == station for s in r["stops"]):
+            ctx.fault(at, "held", f"route {r['route_id']} calls at {station} and could take it")
 
 
 def _closed(ctx: Context, parcel: Parcel, legs: Sequence[Leg]) -> None:

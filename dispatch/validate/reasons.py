@@ -66,25 +66,34 @@ class _Option:
 
 
 def _fact(ctx: Context, p: Parcel, code: str) -> str | None:
-    """What contradicts `code` for parcel `p`, or None."""
+    """What contradicts `code` for parcel `p`, or None.
+
+    The vehicles that could serve it are narrowed step by step (may enter, may carry its
+    temperature, big enough, in range, in time); the first step that leaves none is the
+    reason, and only when all steps leave some may it be capacity (every one busy).
+    """
     types = ctx.inputs.fleet.types
     enter = [v for v in ctx.could_serve(p) if ctx.enters(v, p.point_id)]
-    if code == "no_vehicle_allowed":
-        return f"{enter[0].vehicle_id} may enter {p.point_id}" if enter else None
     cool = [v for v in enter if types[v.vtype].cold or not p.cold]
-    if code == "no_cold_vehicle" and not p.cold:
-        return "the parcel is not cold"
     fit = [v for v in cool if _fits(ctx, v, p)]
-    if code == "too_large":
-        return f"fits {fit[0].vehicle_id}, which may serve {p.point_id}" if fit else None
     ranged = [v for v in fit if _in_range(ctx, v, p.point_id)]
-    if code == "out_of_range":
-        return f"{ranged[0].vehicle_id} can go there and back within its range" if ranged else None
     options = [o for v in ranged if (o := _option(ctx, v, p)) is not None]
     timely = [o for o in options if o.arrive_s <= ctx.points[p.point_id].close_s]
-    if code == "closes_before_arrival":
-        return f"{timely[0].vehicle.vehicle_id} could arrive before it closes" if timely else None
-    for o in timely:  # capacity_full, no_cold_vehicle: every way was busy
+    steps: tuple[tuple[str, list[str], str], ...] = (
+        ("no_vehicle_allowed", [v.vehicle_id for v in enter], "may enter"),
+        ("no_cold_vehicle", [v.vehicle_id for v in cool], ""),  # or all of them busy: below
+        ("too_large", [v.vehicle_id for v in fit], "is big enough"),
+        ("out_of_range", [v.vehicle_id for v in ranged], "can go there and back in range"),
+        ("closes_before_arrival", [o.vehicle.vehicle_id for o in timely], "could arrive in time"),
+    )
+    for step, left, could in steps:
+        if not left:
+            return None if code == step else f"the facts say {step}: no vehicle left at that step"
+        if code == step and could:
+            return f"{left[0]} {could}"
+    if code not in ("capacity_full", "no_cold_vehicle"):
+        return f"not a reason for a parcel a vehicle could have taken: {code}"
+    for o in timely:  # every way it could have gone was busy
         idle = o.vehicle.vehicle_id not in ctx.routes_of
         idle_feeder = next((f for f in o.feeders if f.vehicle_id not in ctx.routes_of), None)
         if idle and (not o.feeders or idle_feeder is not None):
@@ -108,14 +117,13 @@ def _option(ctx: Context, v: FleetVehicle, p: Parcel) -> _Option | None:
     """How early the vehicle could reach the parcel's point, or None if it cannot serve it."""
     s = ctx.settings
     there = ctx.inputs.travel_s(v.vtype, v.depot, p.point_id)
-    if v.depot == ctx.hub or p.kind == "pickup":
-        if p.cold and p.kind == "pickup" and v.depot != ctx.hub:
-            if not ctx.points[v.depot].cold_storage:
-                return None
+    if v.depot == ctx.hub:
+        return _Option(v, _start(ctx, v) + there)
+    if p.cold and not ctx.points[v.depot].cold_storage:
+        return None  # chilled goods wait only at a station with a cold room
+    if p.kind == "pickup":
         return _Option(v, _start(ctx, v) + there)
     station = ctx.points[v.depot]
-    if p.cold and not station.cold_storage:
-        return None
     feeders = [
         f
         for f in ctx.working()

@@ -1,8 +1,10 @@
-"""End-to-end planning of small days: every mode validates, every reason is provoked."""
+"""Whole days: the three-tier default, direct, vehicles where they live, drivers' rules,
+held produce carried into the next day, and every reason provoked in a real plan."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -11,237 +13,243 @@ import pytest
 
 from dispatch import service
 from dispatch.demo import generate_day
-from dispatch.fleet import Fleet, load_fleet_text
+from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.validate import validate_plan
 from dispatch.workspace import Workspace
+from tests.dispatch.tiny_county import DAY, S1, S2, V11, V12, V21, V22, H, parcel, workspace
 
-DAY = dt.date(2026, 11, 28)
-VILLAGE = "500118118201"  # a village of 朱沱镇, the farthest town from the hub
-STATION = "500118118"
-
-FLEET_HEAD = """
-[settings]
-sort_time_min = 30
-lunch = "11:30-13:30"
-lunch_min = 30
-
-[types.van]
-label = "微型厢式面包车"
-class = "van"
-capacity_kg = 800
-capacity_m3 = 5
-fixed_cost_fen = 12000
-cost_per_km_fen = 120
-cost_per_hour_fen = 3000
-
-[types.van_cold]
-label = "冷藏面包车"
-class = "van"
-capacity_kg = 600
-capacity_m3 = 3.5
-cold = true
-fixed_cost_fen = 18000
-cost_per_km_fen = 180
-cost_per_hour_fen = 3200
-"""
+Plan = dict[str, Any]
+HOUR = 3600
 
 
 @pytest.fixture(scope="module")
-def ws() -> Workspace:
+def yongchuan() -> Workspace:
     return Workspace.default()
 
 
-def fleet(ws: Workspace, vehicles: str) -> Fleet:
-    """A small fleet from TOML vehicles, on the embedded county's stations."""
-    stations = [p.point_id for p in ws.points if p.kind == "station"]
-    return load_fleet_text(FLEET_HEAD + vehicles, "test.toml", stations)
+@pytest.fixture(scope="module")
+def tiny() -> Workspace:
+    return workspace()
 
 
-def van(shift: str = "07:00-18:00", trips: int = 3, count: int = 1) -> str:
-    """TOML for `count` hub vans."""
-    return (
-        f'[[vehicles]]\nid_prefix = "HUB-V"\ncount = {count}\ntype = "van"\ndepot = "HUB"\n'
-        f'shift = "{shift}"\nmax_trips = {trips}\n'
-    )
-
-
-def parcel(n: int, point: str = VILLAGE, **kw: Any) -> Parcel:
-    base: dict[str, Any] = {
-        "tracking_no": f"T{n:05d}",
-        "carrier": "中通快递",
-        "kind": "delivery",
-        "point_id": point,
-        "weight_g": 2000,
-        "volume_ml": 8000,
-        "cold": False,
-        "due_date": DAY,
-    }
-    base.update(kw)
-    return Parcel(**base)
-
-
-def codes(plan: dict[str, Any]) -> Counter[str]:
+def codes(plan: Plan) -> Counter[str]:
     return Counter(u["code"] for u in plan["unassigned"])
 
 
-def accounted(plan: dict[str, Any], parcels: list[Parcel]) -> None:
-    """Every parcel is either dropped at its destination or listed unassigned, once."""
-    done = Counter()
-    for r in plan["routes"]:
-        for s in r["stops"]:
-            done.update(s["drop"])
-    unassigned = {u["parcel_id"] for u in plan["unassigned"]}
-    for p in parcels:
-        if p.tracking_no in unassigned:
-            assert done[p.tracking_no] == 0 or p.kind == "delivery"
-        else:
-            assert done[p.tracking_no] >= 1, p
+def plan_tiny(
+    ws: Workspace,
+    parcels: list[Parcel],
+    f: Fleet | None = None,
+    mode: str = "via_station",
+    **kw: Any,
+) -> Plan:
+    plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=2.0, mode=mode, **kw)
+    assert validate_plan(plan, service.plan_inputs(ws, f or ws.fleet, parcels)) == [] or kw
+    return plan
 
 
-@pytest.mark.parametrize("mode", ["auto", "via_station", "direct"])
-def test_small_day_in_every_mode_is_valid_and_complete(ws: Workspace, mode: str) -> None:
-    parcels = generate_day(ws.county, n_parcels=250, seed=3, date=DAY)
-    plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=2.0, mode=mode)
-    used = service.mode_fleet(ws.fleet, mode)
-    assert validate_plan(plan, service.plan_inputs(ws, used, parcels)) == []
-    assert validate_plan(plan, service.plan_inputs(ws, ws.fleet, parcels)) == [] or mode == "direct"
-    accounted(plan, parcels)
+def vehicles_with_routes(plan: Plan) -> set[str]:
+    return {r["vehicle_id"] for r in plan["routes"]}
+
+
+# --- the three tiers on the embedded county -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_day(yongchuan: Workspace) -> tuple[list[Parcel], Plan, Plan]:
+    parcels = generate_day(yongchuan.county, n_parcels=400, seed=3, date=DAY)
+    via = service.plan_day(yongchuan, parcels, date=DAY, time_limit_s=3.0, mode="via_station")
+    direct = service.plan_day(yongchuan, parcels, date=DAY, time_limit_s=3.0, mode="direct")
+    return parcels, via, direct
+
+
+def test_the_default_day_runs_through_the_stations(
+    yongchuan: Workspace, small_day: tuple[list[Parcel], Plan, Plan]
+) -> None:
+    parcels, plan, _ = small_day
+    assert validate_plan(plan, service.plan_inputs(yongchuan, yongchuan.fleet, parcels)) == []
     k = plan["kpis"]
-    assert k["parcels"] == 250
-    assert k["delivered"] + k["picked_up"] + k["unassigned"] + k["deferred"] == 250
-    assert k["delivered"] > 200
-    echelons = {r["echelon"] for r in plan["routes"]}
-    if mode == "direct":
-        assert echelons == {1}
-        assert all(t["choice"] == "direct" for t in k["towns"])
-    if mode == "via_station":
-        assert 2 in echelons
-    if mode == "auto":
-        assert {t["choice"] for t in k["towns"]} <= {"direct", "via_station"}
-        assert any(t["cost_via_station_fen"] for t in k["towns"])
-
-
-def test_transfers_pickups_and_cold_pass_through_stations(ws: Workspace) -> None:
-    parcels = [
-        parcel(1),
-        parcel(2, kind="pickup", weight_g=12000, volume_ml=30000),
-        parcel(3, cold=True, weight_g=1500, volume_ml=4000),
-        parcel(4, point=STATION),
-    ]
-    plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=2.0, mode="via_station")
-    assert plan["unassigned"] == []
-    stops = [(r["echelon"], s) for r in plan["routes"] for s in r["stops"]]
-    dropped_at_station = {
-        pid for e, s in stops if e == 1 and s["point_id"] == STATION for pid in s["drop"]
+    assert k["echelon_2"]["routes"] > 0 and k["left_today"] == 0
+    via = sum(t["via_station"] for t in k["towns"])
+    village = via + sum(t["direct"] for t in k["towns"])
+    assert via >= 0.8 * village
+    # a transfer: dropped by echelon 1 at a station, loaded there by echelon 2
+    dropped = {
+        t for r in plan["routes"] if r["echelon"] == 1 for s in r["stops"][1:-1] for t in s["drop"]
     }
-    loaded_at_station = {
-        pid for e, s in stops if e == 2 and s["point_id"] == STATION for pid in s["load"]
-    }
-    assert {"T00001", "T00003"} <= dropped_at_station & loaded_at_station  # 朱沱 keeps a cold room
-    assert "T00004" in dropped_at_station
-    produce_to_hub = {
-        pid for e, s in stops if e == 1 and s["point_id"] == "HUB" for pid in s["drop"]
-    }
-    assert "T00002" in produce_to_hub
-    cold_vehicles = {v["vehicle_id"] for v in plan["vehicles"] if v["cold"]}
-    for r in plan["routes"]:
-        carried = {pid for s in r["stops"] for pid in s["load"]}
-        if "T00003" in carried:
-            assert r["vehicle_id"] in cold_vehicles
+    loaded = {t for r in plan["routes"] if r["echelon"] == 2 for t in r["stops"][0]["load"]}
+    assert dropped & loaded
+    # every vehicle works from its own base
+    base = {v["vehicle_id"]: v["depot"] for v in plan["vehicles"]}
+    assert all(r["depot"] == base[r["vehicle_id"]] for r in plan["routes"])
 
 
-def test_no_cold_vehicle(ws: Workspace) -> None:
-    f = fleet(ws, van())
-    parcels = [parcel(1), parcel(2, cold=True)]
-    plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="direct")
+def test_direct_leaves_station_vehicles_at_their_stations(
+    yongchuan: Workspace, small_day: tuple[list[Parcel], Plan, Plan]
+) -> None:
+    parcels, _, plan = small_day
+    assert validate_plan(plan, service.plan_inputs(yongchuan, yongchuan.fleet, parcels)) == []
+    assert plan["mode"] == "direct"
+    assert {r["depot"] for r in plan["routes"]} == {"HUB"}
+    assert {r["echelon"] for r in plan["routes"]} == {1}
+
+
+def test_auto_keeps_the_better_of_the_two_plans(yongchuan: Workspace) -> None:
+    parcels = generate_day(yongchuan.county, n_parcels=250, seed=4, date=DAY)
+    plan = service.plan_day(yongchuan, parcels, date=DAY, time_limit_s=3.0, mode="auto")
+    auto = plan["kpis"]["auto"]
+    assert plan["mode"] == auto["chosen"]
+    assert auto["via_station_score_fen"] >= plan["kpis"]["cost_fen"] or auto["chosen"] == "direct"
+    chosen = auto[f"{auto['chosen']}_score_fen"]
+    assert chosen <= min(auto["via_station_score_fen"], auto["direct_score_fen"])
+    assert auto["why"]
+
+
+def test_drivers_rules_hold_across_trips(
+    yongchuan: Workspace, small_day: tuple[list[Parcel], Plan, Plan]
+) -> None:
+    _, plan, _ = small_day
+    s = yongchuan.fleet.settings
+    for d in plan["drivers"]:
+        assert d["end_s"] - d["start_s"] <= s.max_shift_s
+        lunch = d["lunch"]
+        assert lunch is not None and s.lunch_earliest_s <= lunch["start_s"] <= s.lunch_latest_s
+        mine = [r for r in plan["routes"] if r["vehicle_id"] == d["vehicle_id"]]
+        assert [r["route_id"] for r in sorted(mine, key=lambda r: r["trip"])] == d["routes"]
+        assert sum(1 for r in mine if r["break"]) <= 1
+        for r in mine:
+            for stop in r["stops"]:  # no work during lunch
+                assert (
+                    stop["departure_s"] <= lunch["start_s"] or stop["arrival_s"] >= lunch["end_s"]
+                )
+
+
+# --- the tiny county: each rule provoked ---------------------------------------------------
+
+
+def test_chilled_goods_for_a_town_without_a_cold_room_go_straight_from_the_hub(
+    tiny: Workspace,
+) -> None:
+    plan = plan_tiny(tiny, [parcel(1, V21, cold=True), parcel(2, V11, cold=True)])
+    assert plan["kpis"]["direct_why"] == {"cold_without_cold_room": 1}
+    loaded_by = {(t, r["echelon"]): r["vehicle_id"] for r in plan["routes"] for t in r["stops"][0]["load"]}
+    assert loaded_by[("T0001", 1)] == "HUB-R01"
+    assert loaded_by[("T0002", 1)] == "HUB-R01"  # fed to S1, then S1's cold tricycle
+    assert loaded_by[("T0002", 2)] == f"{S1}-R1"
+
+
+def test_a_vehicle_off_today(tiny: Workspace) -> None:
+    f = tiny.fleet.with_off(["HUB-R01"])
+    plan = plan_tiny(tiny, [parcel(1, V21, cold=True), parcel(2, V11)], f)
+    assert "HUB-R01" not in vehicles_with_routes(plan)
+    assert next(v for v in plan["vehicles"] if v["vehicle_id"] == "HUB-R01")["available"] is False
     assert codes(plan) == Counter({"no_cold_vehicle": 1})
-    assert "refrigerated" in plan["unassigned"][0]["reason"]
 
 
-def test_heavier_than_any_vehicle_that_can_reach(ws: Workspace) -> None:
-    f = fleet(ws, van())
-    parcels = [parcel(1), parcel(2, weight_g=900_000)]
-    plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="direct")
+def test_tricycles_keep_to_their_range(tiny: Workspace) -> None:
+    short = dataclasses.replace(tiny.fleet.types["trike"], range_m=3000)
+    f = dataclasses.replace(tiny.fleet, types={**tiny.fleet.types, "trike": short})
+    plan = plan_tiny(tiny, [parcel(1, V22)], f)
+    assert codes(plan) == Counter(
+        {"out_of_range": 1}
+    )  # only tricycles enter V22; 7.6 km there and back
+
+
+def test_too_large_for_every_vehicle_that_may_enter(tiny: Workspace) -> None:
+    plan = plan_tiny(tiny, [parcel(1, V11), parcel(2, V11, weight_g=900_000)])
     assert codes(plan) == Counter({"too_large": 1})
-    assert plan["status"] == "partial"
+    assert plan["status"] == "partial" and plan["kpis"]["left_today"] == 1
 
 
-def test_cannot_arrive_before_the_point_closes(ws: Workspace) -> None:
-    late = fleet(ws, van("18:30-23:00"))
-    parcels = [parcel(1)]
-    plan = service.plan_day(ws, parcels, date=DAY, fleet=late, time_limit_s=1.0, mode="direct")
-    assert codes(plan) == Counter({"closes_before_arrival": 1})
-    assert "closes" in plan["unassigned"][0]["reason"]
+def test_no_vehicle_may_enter(tiny: Workspace) -> None:
+    plan = plan_tiny(tiny, [parcel(1, V22)], mode="direct")
+    assert codes(plan) == Counter({"no_vehicle_allowed": 1})  # a tricycle lane, hub vans only
 
 
-def test_due_tomorrow_deferred_when_capacity_is_full(ws: Workspace) -> None:
-    one = fleet(ws, van(trips=1))
-    today = [parcel(i, weight_g=70_000, volume_ml=400_000) for i in range(10)]
-    tomorrow = [
-        parcel(100 + i, weight_g=70_000, volume_ml=400_000, due_date=DAY + dt.timedelta(days=1))
-        for i in range(6)
+def test_cannot_arrive_before_the_point_closes(tiny: Workspace) -> None:
+    late = [
+        dataclasses.replace(v, shift_start_s=18 * HOUR + 2700, shift_end_s=23 * HOUR)
+        for v in tiny.fleet.vehicles
     ]
-    plan = service.plan_day(
-        ws, today + tomorrow, date=DAY, fleet=one, time_limit_s=2.0, mode="direct"
+    plan = plan_tiny(tiny, [parcel(1, V11)], dataclasses.replace(tiny.fleet, vehicles=late))
+    assert codes(plan) == Counter({"closes_before_arrival": 1})
+
+
+def test_due_later_is_deferred_and_today_beyond_capacity_is_capacity_full(tiny: Workspace) -> None:
+    one_van = dataclasses.replace(
+        tiny.fleet,
+        vehicles=[
+            dataclasses.replace(v, max_trips=1)
+            for v in tiny.fleet.vehicles
+            if v.vehicle_id == "HUB-V01"
+        ],
     )
+    big = {"weight_g": 150_000, "volume_ml": 900_000}
+    today = [parcel(i, V11, **big) for i in range(8)]
+    later = [parcel(100 + i, V12, due_date=DAY + dt.timedelta(days=1), **big) for i in range(3)]
+    plan = plan_tiny(tiny, today + later, one_van, mode="direct")
     c = codes(plan)
-    assert c["deferred_capacity"] >= 1
-    deferred = {u["parcel_id"] for u in plan["unassigned"] if u["code"] == "deferred_capacity"}
-    assert deferred <= {p.tracking_no for p in tomorrow}
-    assert "tomorrow" in plan["unassigned"][0]["reason"] or "due" in plan["unassigned"][0]["reason"]
-    assert plan["kpis"]["deferred"] == c["deferred_capacity"]
+    assert c["deferred_capacity"] == 3 and c["capacity_full"] >= 1
+    assert {x["tracking_no"] for x in plan["carry_over"]} == {p.tracking_no for p in later}
+    assert all(x["at"] == H and x["why"] == "deferred" for x in plan["carry_over"])
 
 
-def test_today_beyond_capacity_is_capacity_full(ws: Workspace) -> None:
-    one = fleet(ws, van(trips=1))
-    today = [parcel(i, weight_g=100_000, volume_ml=600_000) for i in range(12)]
-    plan = service.plan_day(ws, today, date=DAY, fleet=one, time_limit_s=2.0, mode="direct")
-    assert codes(plan)["capacity_full"] >= 1
-    assert plan["status"] == "partial"
+# --- held produce and the next day ---------------------------------------------------------
 
 
-def test_stop_too_big_for_one_vehicle_is_split(ws: Workspace) -> None:
-    f = fleet(ws, van(trips=2, count=3))
-    big = [parcel(i, weight_g=50_000, volume_ml=300_000) for i in range(30)]  # 9 m3, 1.5 t
-    plan = service.plan_day(ws, big, date=DAY, fleet=f, time_limit_s=2.0, mode="direct")
-    assert plan["unassigned"] == []
-    visits = [r for r in plan["routes"] if any(s["point_id"] == VILLAGE for s in r["stops"])]
-    assert len(visits) >= 2
-    for r in plan["routes"]:
-        cap = next(v for v in plan["vehicles"] if v["vehicle_id"] == r["vehicle_id"])
-        assert max(s["volume_ml_after"] for s in r["stops"]) <= cap["capacity_ml"]
+def test_produce_after_the_last_call_is_held_and_collected_the_next_day(tiny: Workspace) -> None:
+    early = [
+        dataclasses.replace(v, shift_end_s=8 * HOUR + 2700) if v.depot == H else v
+        for v in tiny.fleet.vehicles
+    ]
+    f = dataclasses.replace(tiny.fleet, vehicles=early)
+    produce = [parcel(1, V11, "pickup", weight_g=10_000, volume_ml=20_000), parcel(2, V11)]
+    today = plan_tiny(tiny, produce, f)
+    assert [h["parcel_id"] for h in today["held"]] == ["T0001"]
+    assert today["held"][0]["station"] == S1
+    assert today["kpis"]["held"] == 1 and today["kpis"]["left_today"] == 0
+    assert [c["tracking_no"] for c in today["carry_over"]] == ["T0001"]
+    assert today["carry_over"][0]["at"] == S1
 
-
-def test_collection_missed_when_no_trunk_trip_is_left(ws: Workspace) -> None:
-    stations = (
-        '\n[[stations]]\nid = "500118118"\nshift = "08:00-18:00"\n'
-        'vehicles = [{ type = "van", count = 1 }]\n'
+    tomorrow = service.plan_day(
+        tiny,
+        [parcel(3, V12)],
+        date=DAY + dt.timedelta(days=1),
+        time_limit_s=2.0,
+        mode="via_station",
+        carry_over=today,
     )
-    f = fleet(ws, van(trips=1) + stations)
-    parcels = [parcel(1), parcel(2, kind="pickup", weight_g=10_000, volume_ml=20_000)]
-    plan = service.plan_day(ws, parcels, date=DAY, fleet=f, time_limit_s=1.0, mode="via_station")
-    assert codes(plan) == Counter({"collection_missed": 1})
-    assert plan["unassigned"][0]["parcel_id"] == "T00002"
+    assert tomorrow["carried_in"] == [{"parcel_id": "T0001", "at": S1}]
+    fetched = [
+        r
+        for r in tomorrow["routes"]
+        if r["echelon"] == 1
+        and any("T0001" in s["load"] for s in r["stops"] if s["point_id"] == S1)
+    ]
+    assert fetched and "T0001" in fetched[0]["stops"][-1]["drop"]
+    previous = copy.deepcopy(today)
+    assert service.check_plan_file(tiny, tomorrow, [parcel(3, V12)], tiny.fleet, previous) == []
+    # without the earlier plan the validator cannot place T0001 at the station
+    assert service.check_plan_file(tiny, tomorrow, [parcel(3, V12)], tiny.fleet) != []
 
 
-def test_a_plan_broken_after_planning_fails_validation(ws: Workspace) -> None:
-    parcels = [parcel(1), parcel(2)]
-    plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=1.0, mode="direct")
-    broken = copy.deepcopy(plan)
-    broken["routes"][0]["stops"][1]["arrival_s"] = broken["routes"][0]["stops"][0]["departure_s"]
-    assert validate_plan(broken, service.plan_inputs(ws, ws.fleet, parcels))
-
-
-def test_no_vehicle_may_enter(ws: Workspace) -> None:
-    trucks = (
-        '[types.truck]\nlabel = "4.2米厢式货车"\nclass = "truck"\ncapacity_kg = 2000\n'
-        'capacity_m3 = 16\n\n[[vehicles]]\nid = "HUB-T01"\ntype = "truck"\ndepot = "HUB"\n'
-        'shift = "07:00-18:00"\n'
+def test_a_carried_parcel_that_is_also_in_todays_manifests_is_refused(tiny: Workspace) -> None:
+    early = [
+        dataclasses.replace(v, shift_end_s=8 * HOUR + 2700) if v.depot == H else v
+        for v in tiny.fleet.vehicles
+    ]
+    today = plan_tiny(
+        tiny, [parcel(1, V11, "pickup")], dataclasses.replace(tiny.fleet, vehicles=early)
     )
-    parcels = [parcel(1), parcel(2, point=STATION)]
-    plan = service.plan_day(
-        ws, parcels, date=DAY, fleet=fleet(ws, trucks), time_limit_s=1.0, mode="direct"
-    )
-    assert codes(plan) == Counter({"no_vehicle_allowed": 1})
-    assert plan["unassigned"][0]["parcel_id"] == "T00001"  # trucks may not use village roads
+    assert today["held"]
+    from dispatch.parcel import ManifestError
+
+    with pytest.raises(ManifestError, match="T0001 is also in today's manifests"):
+        service.plan_day(tiny, [parcel(1, V11)], date=DAY, time_limit_s=1.0, carry_over=today)
+
+
+def test_both_stations_and_their_vehicles_are_used(tiny: Workspace) -> None:
+    plan = plan_tiny(tiny, [parcel(1, V11), parcel(2, V21), parcel(3, V22), parcel(4, S2)])
+    assert {r["depot"] for r in plan["routes"] if r["echelon"] == 2} == {S1, S2}
+    assert plan["kpis"]["towns"][1]["station"] == 1
