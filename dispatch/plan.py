@@ -28,8 +28,14 @@ from dispatch.workspace import Workspace
 
 PLAN_VERSION = "2.0"
 
-#: Sentence of a held entry: produce waiting at a station for the next day.
-HELD_REASON = "Reached {station} after the last hub vehicle that could carry it had called."
+#: Code and sentence of a held entry (a parcel waiting at a station for the next day).
+HELD_REASONS = {
+    "pickup": (
+        "after_last_call",
+        "Reached {station} after the last hub vehicle that could carry it had called.",
+    ),
+    "delivery": ("no_village_run", "At {station}; no village run could take it today."),
+}
 
 
 def route_cost_fen(vtype: VehicleType, distance_m: int, duration_s: int, first: bool) -> int:
@@ -251,12 +257,13 @@ def _carry(parcel: Parcel, at: str, why: str) -> dict[str, Any]:
 
 
 def _held_json(h: Held, ws: Workspace) -> dict[str, Any]:
+    code, sentence = HELD_REASONS[h.parcel.kind]
     return {
         "parcel_id": h.parcel.tracking_no,
         "station": h.station,
         "arrived_s": h.arrived_s,
-        "code": "after_last_call",
-        "reason": HELD_REASON.format(station=ws.point(h.station).name),
+        "code": code,
+        "reason": sentence.format(station=ws.point(h.station).name),
     }
 
 

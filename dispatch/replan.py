@@ -20,7 +20,7 @@ from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.plan import route_cost_fen
 from dispatch.reasons import Unassigned, reason
-from dispatch.two_echelon import Resume
+from dispatch.two_echelon import Resume, Waiting
 from dispatch.workspace import Workspace
 
 EVENT_TYPES = ("breakdown", "late_parcels", "point_closed")
@@ -136,19 +136,19 @@ def _truncate(
         last["departure_s"] + ws.travel_s(route["vehicle_type"], last["point_id"], spot, fleet),
     )
     on_board = _on_board(stops)
-    if spot != last["point_id"]:
-        stops.append(
-            {
-                "seq": len(stops),
-                "point_id": spot,
-                "arrival_s": arrival,
-                "departure_s": arrival,
-                "load": [],
-                "drop": [],
-                "weight_g_after": last["weight_g_after"],
-                "volume_ml_after": last["volume_ml_after"],
-            }
-        )
+    # where it stands: the place given, else the last place it was known to be
+    stops.append(
+        {
+            "seq": len(stops),
+            "point_id": spot,
+            "arrival_s": arrival,
+            "departure_s": arrival,
+            "load": [],
+            "drop": [],
+            "weight_g_after": last["weight_g_after"],
+            "volume_ml_after": last["volume_ml_after"],
+        }
+    )
     name = ws.point(spot).name
     for pid in sorted(on_board):
         cut.stranded.append(
@@ -203,7 +203,9 @@ def _locate(ws: Workspace, cut: Cut, parcels: Sequence[Parcel]) -> None:
                 p = by_id[pid]
                 arrived = p.kind == "delivery" and p.point_id == s["point_id"]
                 if not arrived and loaded_after.get(pid, -1) < s["arrival_s"]:
-                    cut.resume.at_station[pid] = (s["point_id"], s["arrival_s"])
+                    cut.resume.at_station[pid] = Waiting(
+                        s["point_id"], s["arrival_s"], s["departure_s"]
+                    )
     cut.done -= set(cut.resume.at_station)
     cut.done |= stranded
 

@@ -20,7 +20,7 @@ from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
 from dispatch.replan import EventError, replan_inputs
 from dispatch.sheet_pdf import write_route_pdf
-from dispatch.two_echelon import DayResult, Resume, plan_trips
+from dispatch.two_echelon import DayResult, Resume, Waiting, plan_trips
 from dispatch.validate import PlanInputs, check_plan, validate_plan
 from dispatch.workspace import Workspace
 
@@ -175,7 +175,9 @@ def plan_day(
     resume = Resume(
         start_s=0,
         hints=route_hints(warm_start["routes"]) if warm_start else {},
-        at_station={t: (st, ws.point(st).open_s) for t, st in at_station.items()},
+        at_station={
+            t: Waiting(st, ws.point(st).open_s, ws.point(st).open_s) for t, st in at_station.items()
+        },
     )
     carried_in = [
         {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}

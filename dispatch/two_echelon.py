@@ -45,8 +45,9 @@ Progress = Callable[[float, int | None], None]
 
 @dataclass(frozen=True)
 class Held:
-    """Produce waiting at a station for the next day: it arrived at `arrived_s` (s), after the
-    last hub vehicle that could carry it had called."""
+    """A parcel waiting at a station for the next day: it arrived at `arrived_s` (s). Produce
+    is held when it came after the last hub vehicle that could carry it had called; a
+    delivery (dropped there before a re-plan) when no village run could take it."""
 
     parcel: Parcel
     station: str
@@ -65,13 +66,23 @@ class DayResult:
     why_direct: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A parcel already at a station: it got there at `arrived_s` and may be handled from
+    `ready_s` (unloaded there; deliveries still to be sorted), both s since midnight."""
+
+    station: str
+    arrived_s: int
+    ready_s: int
+
+
 @dataclass
 class Resume:
     """Where a day stands when it is re-planned at `start_s` (s since midnight).
 
     `kept`: routes of the earlier version that stay; `lunches`: vehicle id -> start (s) of a
     lunch its driver has already begun; `excluded`: vehicles out of service;
-    `at_station`: parcels already waiting at a station -> (station id, since s); `hints`:
+    `at_station`: parcels already waiting at a station; `hints`:
     vehicle id -> points its dropped trips would have visited, in order (warm start).
     """
 
@@ -79,7 +90,7 @@ class Resume:
     kept: list[Mapping[str, Any]] = field(default_factory=list)
     lunches: dict[str, int] = field(default_factory=dict)
     excluded: set[str] = field(default_factory=set)
-    at_station: dict[str, tuple[str, int]] = field(default_factory=dict)
+    at_station: dict[str, Waiting] = field(default_factory=dict)
     hints: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -175,13 +186,14 @@ class _Day:
         ready = feeder_ready(morning.trips, s.sort_time_s)
         collect: list[Job] = []
         for p in waiting:  # already at a station: deliveries go on, produce waits for the hub
-            station, since = self.resume.at_station[p.tracking_no]
+            w = self.resume.at_station[p.tracking_no]
             if p.kind == "delivery":
-                ready[station] = max(ready.get(station, 0), since)
-                routing.via[station].append(p)
+                ready[w.station] = max(ready.get(w.station, 0), w.ready_s + s.sort_time_s)
+                routing.via[w.station].append(p)
             else:
-                collect += self._collect([p], station, since, since)
+                collect += self._collect([p], w.station, w.arrived_s, w.ready_s)
         back_home: list[Parcel] = []  # village parcels the hub must serve directly after all
+        held: list[Held] = []
         stations = sorted(routing.via)
         total_jobs = max(1, sum(len(routing.via[t]) for t in stations))
         for k, station in enumerate(stations):
@@ -191,12 +203,16 @@ class _Day:
             back_home += [p for p in routing.via[station] if p.tracking_no in unfed]
             vehicles = self.by_station[station]
             jobs, big = self._jobs(ps, Role.VILLAGE, vehicles)
-            back_home += big
             share = len(routing.via[station]) / total_jobs
             earliest = ready[station] - s.load_s if station in ready else 0
             leg = self._waves(jobs, vehicles, 2, "village", share, earliest)
             trips += leg.trips
-            back_home += [p for j in leg.unserved for p in j.parcels]
+            for p in [*big, *(p for j in leg.unserved for p in j.parcels)]:
+                here = self.resume.at_station.get(p.tracking_no)
+                if here is None:
+                    back_home.append(p)
+                else:  # already at the station: it waits for tomorrow's village run
+                    held.append(Held(p, here.station, here.arrived_s))
             collect += self._collect_jobs(leg, station)
             report(0.45 + 0.3 * (k + 1) / len(stations), None)
         returned = {p.tracking_no for p in back_home if p.kind == "delivery"}
@@ -209,7 +225,8 @@ class _Day:
         afternoon = self._waves(collect + repair + retry, self.hub_vehicles, 1, "afternoon")
         trips += afternoon.trips
         not_collected = [j for j in afternoon.unserved if j.role is Role.COLLECT]
-        held, stay = self._hold(not_collected, trips)
+        produce_held, stay = self._hold(not_collected, trips)
+        held += produce_held
         if stay:
             trips = _without(trips, {p.tracking_no for p in stay})
             left_out += unassigned(self.rules, stay, "capacity_full")

@@ -75,8 +75,13 @@ class Context:
         return self.inputs.fleet.types[self.vehicles[vehicle_id].vtype]
 
     def working(self) -> list[FleetVehicle]:
-        """Fleet vehicles the plan may use (not off today)."""
-        return [v for v in self.inputs.fleet.vehicles if v.vehicle_id not in self.off]
+        """Fleet vehicles the plan may use: not off today, not broken down."""
+        broken = {e.get("vehicle_id") for e in self.events if e.get("type") == "breakdown"}
+        return [
+            v
+            for v in self.inputs.fleet.vehicles
+            if v.vehicle_id not in self.off and v.vehicle_id not in broken
+        ]
 
     def could_serve(self, parcel: Parcel) -> list[FleetVehicle]:
         """Working vehicles that may serve the parcel's point: the hub's, and for a village

@@ -94,7 +94,7 @@ def _towns(ctx: Context, complete: set[str]) -> list[dict[str, Any]]:
             dict.fromkeys(
                 ("parcels", "via_station", "direct", "station", "held", "deferred", "unassigned"), 0
             )
-            | {"town_id": town, "name": ctx.points[town].name},
+            | {"town_id": town, "name": ctx.points[town].name if town in ctx.points else town},
         )
         row["parcels"] += 1
         if t in held:

@@ -135,54 +135,79 @@ def _transfer(ctx: Context, parcel: Parcel, a: Leg, b: Leg) -> bool:
 
 
 def _held(ctx: Context, parcel: Parcel, legs: Sequence[Leg], entry: dict[str, object]) -> None:
-    """Held produce: brought to the station by a village run, after the last hub vehicle that
-    could carry it had called, and chilled produce only in a cold room."""
+    """A parcel waiting at a station for the next day, chilled goods only in a cold room.
+
+    Produce: brought there by a village run after the last hub vehicle that could carry it had
+    called. A delivery: dropped at its own town's station by a hub vehicle, and every working
+    vehicle of that station that could take it on has work today. Either may wait there since
+    an earlier day.
+    """
     t = parcel.tracking_no
     at = f"parcel {t}"
     station = str(entry["station"])
-    if parcel.kind != "pickup":
-        ctx.fault(at, "held", "only produce (pickups) is held at stations")
-        return
-    if not legs and ctx.inputs.started_at.get(t) == station:
-        _held_again(ctx, parcel, station, entry)
-        return
-    if not legs or legs[-1].drop_point != station or legs[-1].echelon != 2:
-        ctx.fault(at, "held", f"not brought to {station} by a village run")
-        return
-    last = legs[-1]
-    if len(legs) > 1 or last.load_point != _origin(ctx, parcel, ctx.inputs.started_at.get(t)):
-        ctx.fault(at, "held", "its chain does not run from its village to the station")
-    if entry["arrived_s"] != last.drop_arrival_s:
-        ctx.fault(
-            at,
-            "held",
-            f"arrived_s {entry['arrived_s']}, the village run arrives {last.drop_arrival_s}",
-        )
     if parcel.cold and not ctx.points[station].cold_storage:
-        ctx.fault(at, "cold_chain", f"chilled produce held at {station}, which has no cold room")
+        ctx.fault(at, "cold_chain", f"chilled goods held at {station}, which has no cold room")
+    started = ctx.inputs.started_at.get(t)
+    if not legs and started == station:
+        if entry["arrived_s"] != ctx.points[station].open_s:
+            ctx.fault(
+                at, "held", f"waits at {station} since an earlier day: arrived_s is its opening"
+            )
+        ready = ctx.points[station].open_s
+    else:
+        want = 2 if parcel.kind == "pickup" else 1
+        last = legs[-1] if legs else None
+        if last is None or last.drop_point != station or last.echelon != want:
+            ctx.fault(at, "held", f"not brought to {station} by an echelon-{want} route")
+            return
+        if len(legs) > 1 or last.load_point != _origin(ctx, parcel, started):
+            ctx.fault(at, "held", f"its chain does not run from where it was to {station}")
+        if entry["arrived_s"] != last.drop_arrival_s:
+            ctx.fault(
+                at,
+                "held",
+                f"arrived_s {entry['arrived_s']}, the route arrives {last.drop_arrival_s}",
+            )
+        ready = last.drop_departure_s
+    if parcel.kind == "pickup":
+        _after_last_call(ctx, parcel, station, ready)
+    else:
+        _no_village_run(ctx, parcel, station)
+
+
+def _after_last_call(ctx: Context, parcel: Parcel, station: str, ready: int) -> None:
+    """No hub vehicle that could carry the produce calls at the station once it is there."""
     for r in ctx.plan["routes"]:
         if r["echelon"] != 1 or (parcel.cold and not ctx.vtype(r["vehicle_id"]).cold):
             continue
         for i, s in enumerate(r["stops"]):
-            if s["point_id"] == station and s["departure_s"] >= last.drop_departure_s:
+            if s["point_id"] == station and s["departure_s"] >= ready:
                 ctx.fault(
-                    at,
+                    f"parcel {parcel.tracking_no}",
                     "held",
                     f"route {r['route_id']} stop {i} calls at {station} at {s['departure_s']}, "
-                    f"after it was there ({last.drop_departure_s}), and could have taken it",
+                    f"after it was there ({ready}), and could have taken it",
                 )
 
 
-def _held_again(ctx: Context, parcel: Parcel, station: str, entry: dict[str, object]) -> None:
-    """Produce held since an earlier day and still not fetched: no hub vehicle that could carry
-    it called at the station today."""
+def _no_village_run(ctx: Context, parcel: Parcel, station: str) -> None:
+    """A delivery waits at its own town's station and every station vehicle that could take it
+    on is busy today."""
     at = f"parcel {parcel.tracking_no}"
-    if entry["arrived_s"] != ctx.points[station].open_s:
-        ctx.fault(at, "held", f"waits at {station} since an earlier day: arrived_s is its opening")
-    for r in ctx.plan["routes"]:
-        capable = r["echelon"] == 1 and (not parcel.cold or ctx.vtype(r["vehicle_id"]).cold)
-        if capable and any(s["point_id"] == station for s in r["stops"]):
-            ctx.fault(at, "held", f"route {r['route_id']} calls at {station} and could take it")
+    if ctx.points[parcel.point_id].town_id != station:
+        ctx.fault(at, "held", f"a delivery waits only at its own town's station, not {station}")
+    types = ctx.inputs.fleet.types
+    for v in ctx.working():
+        t = types[v.vtype]
+        could = (
+            v.depot == station
+            and ctx.enters(v, parcel.point_id)
+            and (t.cold or not parcel.cold)
+            and parcel.weight_g <= t.capacity_g
+            and parcel.volume_ml <= t.capacity_ml
+        )
+        if could and v.vehicle_id not in ctx.routes_of:
+            ctx.fault(at, "held", f"{v.vehicle_id} could take it on and has no work today")
 
 
 def _closed(ctx: Context, parcel: Parcel, legs: Sequence[Leg]) -> None:

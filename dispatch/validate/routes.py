@@ -68,7 +68,7 @@ def _places(ctx: Context, route: Mapping[str, Any]) -> None:
     broken = route.get("ended") == "breakdown"
     if not broken and stops[-1]["point_id"] != base:
         ctx.fault(where(route, len(stops) - 1), "depot", f"ends away from {vid}'s base {base}")
-    if broken and not _breakdown_event(ctx, vid, stops[-1]["arrival_s"]):
+    if broken and not _breakdown_event(ctx, vid, stops[0]["departure_s"]):
         ctx.fault(where(route), "reason", f"ends in a breakdown but no event breaks down {vid}")
     kind = ctx.points[base].kind
     if route["echelon"] == 1 and kind != "hub":
@@ -86,12 +86,12 @@ def _places(ctx: Context, route: Mapping[str, Any]) -> None:
                 ctx.fault(where(route, i), "place", "echelon 2 serves only its own town's villages")
 
 
-def _breakdown_event(ctx: Context, vehicle_id: str, ended_s: int) -> bool:
-    """True when a breakdown event of the vehicle happened no later than `ended_s`."""
+def _breakdown_event(ctx: Context, vehicle_id: str, left_s: int) -> bool:
+    """True when an event breaks the vehicle down after its route left the depot at `left_s`."""
     for e in ctx.events:
         if e.get("type") == "breakdown" and e.get("vehicle_id") == vehicle_id:
             t = ctx.event_time(e)
-            if t is not None and t <= ended_s:
+            if t is not None and t >= left_s:
                 return True
     return False
 

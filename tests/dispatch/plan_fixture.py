@@ -1,9 +1,12 @@
-"""A small valid plan written by hand, with its inputs: shared by the validator and export tests.
+"""A small valid plan written by hand (contract 2.0), with its inputs: shared by the validator
+and export tests.
 
-Hub -> station S (cold store) -> villages A (vans at most) and B. Truck T1 (cold) does trip 1
-(R001: drops P1-P3 at S for the van, P4 directly at B) and trip 2 (R003: fetches produce P5
-from S, lunch on the way). Van VAN1 (cold) at S does R002 (P1, P2 cold, P3 to the villages,
-collects P5 at A). P6 is deferred.
+Hub -> station S (cold room) -> villages A (vans at most) and B. Truck T1 (cold) does trip 1
+(R001: loads 15 min, drops P1-P3 at S for the van, P4 directly at B, unloads 10 min) and trip 2
+(R003: fetches produce P5 from S; its driver's lunch 11:30-12:00 falls on the way). Van VAN1
+(cold) at S does R002 after the feeder drop is unloaded and sorted (P1, P2 cold, P3 to the
+villages, collects P5 at A); its driver lunches after work. P6 is due tomorrow and deferred.
+Costs follow the fleet's prices: fixed on a vehicle's first route, per km, per hour.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ POINTS = {
 _TRAVEL = {
     (HUB, S): (1800, 15000),
     (S, A): (600, 5000),
-    (A, B): (300, 2000),
+    (A, B): (300, 3000),
     (S, B): (900, 7000),
     (HUB, B): (2400, 20000),
     (HUB, A): (2100, 18000),
@@ -54,10 +57,20 @@ def travel_m(vtype: str, a: str, b: str) -> int:
 
 
 DAY = dt.date(2024, 5, 20)
+TOMORROW = DAY + dt.timedelta(days=1)
 
 
-def _p(t: str, carrier: str, kind: Kind, point: str, g: int, ml: int, cold: bool = False) -> Parcel:
-    return Parcel(t, carrier, kind, point, g, ml, cold, DAY)
+def _p(
+    t: str,
+    carrier: str,
+    kind: Kind,
+    point: str,
+    g: int,
+    ml: int,
+    cold: bool = False,
+    due: dt.date = DAY,
+) -> Parcel:
+    return Parcel(t, carrier, kind, point, g, ml, cold, due)
 
 
 PARCELS = [
@@ -66,12 +79,16 @@ PARCELS = [
     _p("P3", "中通", "delivery", B, 1000, 2000),
     _p("P4", "申通", "delivery", B, 5000, 10000),
     _p("P5", "邮政", "pickup", A, 4000, 6000),
-    _p("P6", "中通", "delivery", B, 1000, 1000),
+    _p("P6", "中通", "delivery", B, 1000, 1000, due=TOMORROW),
 ]
 
 TYPES = {
-    "truck_cold": VehicleType("truck_cold", "冷藏货车", "truck", 1_000_000, 10_000_000, True),
-    "van_cold": VehicleType("van_cold", "冷藏面包车", "van", 20_000, 100_000, True),
+    "truck_cold": VehicleType(
+        "truck_cold", "冷藏货车", "truck", 1_000_000, 10_000_000, True, 25000, 250, 3500
+    ),
+    "van_cold": VehicleType(
+        "van_cold", "冷藏面包车", "van", 20_000, 100_000, True, 18000, 180, 3200
+    ),
 }
 
 
@@ -114,11 +131,11 @@ def _stop(
 
 
 _PLAN: dict[str, Any] = {
-    "version": "1.0",
+    "version": "2.0",
     "plan_id": "2024-05-20-test",
     "date": "2024-05-20",
     "status": "feasible",
-    "mode": "auto",
+    "mode": "via_station",
     "vehicles": [
         {
             "vehicle_id": "T1",
@@ -129,6 +146,7 @@ _PLAN: dict[str, Any] = {
             "depot": HUB,
             "shift_start_s": 21600,
             "shift_end_s": 64800,
+            "available": True,
         },
         {
             "vehicle_id": "VAN1",
@@ -139,6 +157,23 @@ _PLAN: dict[str, Any] = {
             "depot": S,
             "shift_start_s": 25200,
             "shift_end_s": 68400,
+            "available": True,
+        },
+    ],
+    "drivers": [
+        {
+            "vehicle_id": "T1",
+            "start_s": 25200,
+            "end_s": 47300,
+            "lunch": {"start_s": 41400, "end_s": 43200},
+            "routes": ["R001", "R003"],
+        },
+        {
+            "vehicle_id": "VAN1",
+            "start_s": 29200,
+            "end_s": 33300,
+            "lunch": {"start_s": 41400, "end_s": 43200},
+            "routes": ["R002"],
         },
     ],
     "routes": [
@@ -149,15 +184,15 @@ _PLAN: dict[str, Any] = {
             "echelon": 1,
             "trip": 1,
             "depot": HUB,
-            "distance_m": 42000,
-            "duration_s": 6000,
-            "cost_fen": 8400,
+            "distance_m": 42000,  # 15 + 7 + 20 km
+            "duration_s": 7400,  # 25200 loading to 32600 unloaded
+            "cost_fen": 42694,  # 25000 + 250 x 42 + 3500 x 7400 / 3600
             "break": None,
             "stops": [
-                _stop(0, HUB, 25200, 25800, ["P1", "P2", "P3", "P4"], [], 11000, 25000),
-                _stop(1, S, 27600, 28200, [], ["P1", "P2", "P3"], 5000, 10000),
-                _stop(2, B, 29100, 29400, [], ["P4"], 0, 0),
-                _stop(3, HUB, 31800, 31800, [], [], 0, 0),
+                _stop(0, HUB, 25200, 26100, ["P1", "P2", "P3", "P4"], [], 11000, 25000),
+                _stop(1, S, 27900, 28300, [], ["P1", "P2", "P3"], 5000, 10000),
+                _stop(2, B, 29200, 29600, [], ["P4"], 0, 0),
+                _stop(3, HUB, 32000, 32600, [], [], 0, 0),
             ],
         },
         {
@@ -167,15 +202,16 @@ _PLAN: dict[str, Any] = {
             "echelon": 2,
             "trip": 1,
             "depot": S,
-            "distance_m": 14000,
-            "duration_s": 2700,
-            "cost_fen": 2100,
+            "distance_m": 15000,  # 5 + 3 + 7 km
+            "duration_s": 4100,
+            "cost_fen": 24344,  # 18000 + 180 x 15 + 3200 x 4100 / 3600
             "break": None,
             "stops": [
-                _stop(0, S, 29400, 29400, ["P1", "P2", "P3"], [], 6000, 15000),
-                _stop(1, A, 30000, 30600, ["P5"], ["P1", "P2"], 5000, 8000),
-                _stop(2, B, 30900, 31200, [], ["P3"], 4000, 6000),
-                _stop(3, S, 32100, 32400, [], ["P5"], 0, 0),
+                # leaves at 30100: the feeder drop at S ended 28300, plus 1800 s sorting
+                _stop(0, S, 29200, 30100, ["P1", "P2", "P3"], [], 6000, 15000),
+                _stop(1, A, 30700, 31100, ["P5"], ["P1", "P2"], 5000, 8000),
+                _stop(2, B, 31400, 31800, [], ["P3"], 4000, 6000),
+                _stop(3, S, 32700, 33300, [], ["P5"], 0, 0),
             ],
         },
         {
@@ -186,30 +222,65 @@ _PLAN: dict[str, Any] = {
             "trip": 2,
             "depot": HUB,
             "distance_m": 30000,
-            "duration_s": 5800,
-            "cost_fen": 6000,
+            "duration_s": 7300,
+            "cost_fen": 14597,  # no fixed cost on a second trip: 250 x 30 + 3500 x 7300 / 3600
             "break": {"start_s": 41400, "end_s": 43200},
             "stops": [
-                _stop(0, HUB, 40000, 40000, [], [], 0, 0),
-                _stop(1, S, 43600, 44000, ["P5"], [], 4000, 6000),
-                _stop(2, HUB, 45800, 46000, [], ["P5"], 0, 0),
+                _stop(0, HUB, 40000, 40900, [], [], 0, 0),
+                _stop(1, S, 44500, 44900, ["P5"], [], 4000, 6000),  # 1800 s drive + lunch
+                _stop(2, HUB, 46700, 47300, [], ["P5"], 0, 0),
             ],
         },
     ],
     "unassigned": [
         {"parcel_id": "P6", "code": "deferred_capacity", "reason": "明天到期，今天运力已满，顺延。"}
     ],
+    "held": [],
+    "carry_over": [
+        {
+            "tracking_no": "P6",
+            "carrier": "中通",
+            "kind": "delivery",
+            "point_id": B,
+            "weight_g": 1000,
+            "volume_ml": 1000,
+            "cold": False,
+            "due_date": "2024-05-21",
+            "at": HUB,
+            "why": "deferred",
+        }
+    ],
+    "carried_in": [],
     "kpis": {
         "parcels": 6,
         "delivered": 4,
         "picked_up": 1,
-        "unassigned": 1,
+        "unassigned": 0,
+        "left_today": 0,
         "deferred": 1,
-        "distance_m": 86000,
-        "duration_s": 14500,
-        "cost_fen": 16500,
+        "held": 0,
+        "distance_m": 87000,
+        "duration_s": 18800,
+        "vehicle_hours": 5.22,
+        "cost_fen": 81635,
         "vehicles_used": 2,
-        "cost_per_parcel_fen": 3300,
+        "routes": 3,
+        "cost_per_parcel_fen": 16327,
+        "echelon_1": {"routes": 2, "distance_m": 72000, "duration_s": 14700, "cost_fen": 57291},
+        "echelon_2": {"routes": 1, "distance_m": 15000, "duration_s": 4100, "cost_fen": 24344},
+        "towns": [
+            {
+                "town_id": S,
+                "name": "中山路街道服务站",
+                "parcels": 6,
+                "via_station": 4,
+                "direct": 1,
+                "station": 0,
+                "held": 0,
+                "deferred": 1,
+                "unassigned": 0,
+            }
+        ],
     },
 }
 

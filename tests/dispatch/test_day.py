@@ -133,7 +133,9 @@ def test_chilled_goods_for_a_town_without_a_cold_room_go_straight_from_the_hub(
 ) -> None:
     plan = plan_tiny(tiny, [parcel(1, V21, cold=True), parcel(2, V11, cold=True)])
     assert plan["kpis"]["direct_why"] == {"cold_without_cold_room": 1}
-    loaded_by = {(t, r["echelon"]): r["vehicle_id"] for r in plan["routes"] for t in r["stops"][0]["load"]}
+    loaded_by = {
+        (t, r["echelon"]): r["vehicle_id"] for r in plan["routes"] for t in r["stops"][0]["load"]
+    }
     assert loaded_by[("T0001", 1)] == "HUB-R01"
     assert loaded_by[("T0002", 1)] == "HUB-R01"  # fed to S1, then S1's cold tricycle
     assert loaded_by[("T0002", 2)] == f"{S1}-R1"
@@ -253,3 +255,36 @@ def test_both_stations_and_their_vehicles_are_used(tiny: Workspace) -> None:
     plan = plan_tiny(tiny, [parcel(1, V11), parcel(2, V21), parcel(3, V22), parcel(4, S2)])
     assert {r["depot"] for r in plan["routes"] if r["echelon"] == 2} == {S1, S2}
     assert plan["kpis"]["towns"][1]["station"] == 1
+
+
+def test_parcels_at_a_station_whose_vehicles_broke_down_wait_there(tiny: Workspace) -> None:
+    parcels = [parcel(1, V11), parcel(2, V12)]
+    plan = plan_tiny(tiny, parcels)
+    feed = next(
+        r
+        for r in plan["routes"]
+        if r["echelon"] == 1 and any(s["point_id"] == S1 for s in r["stops"])
+    )
+    dropped = next(s for s in feed["stops"] if s["point_id"] == S1)
+    at = dropped["departure_s"] + 60  # unloaded at the station, not yet sorted
+    events = [
+        {"type": "breakdown", "vehicle_id": v.vehicle_id, "time_s": at}
+        for v in tiny.fleet.vehicles
+        if v.depot == S1
+    ]
+    new = service.replan(tiny, plan, parcels, events, time_limit_s=2.0)
+    assert sorted(h["parcel_id"] for h in new["held"]) == ["T0001", "T0002"]
+    assert {h["code"] for h in new["held"]} == {"no_village_run"}
+    assert all(c["at"] == S1 and c["why"] == "held" for c in new["carry_over"])
+    tomorrow = service.plan_day(
+        tiny,
+        [],
+        date=DAY + dt.timedelta(days=1),
+        time_limit_s=2.0,
+        mode="via_station",
+        carry_over=new,
+    )
+    delivered = {
+        t for r in tomorrow["routes"] if r["echelon"] == 2 for s in r["stops"] for t in s["drop"]
+    }
+    assert delivered == {"T0001", "T0002"}

@@ -88,9 +88,9 @@ def test_routes_geojson_lines_and_stops() -> None:
         "vehicle_id": "VAN1",
         "vehicle_type": "van_cold",
         "echelon": 2,
-        "distance_m": 14000,
-        "duration_s": 2700,
-        "cost_fen": 2100,
+        "distance_m": 15000,
+        "duration_s": 4100,
+        "cost_fen": 24344,
         "stops": 2,
     }
     assert len(stops) == 4 + 4 + 3
@@ -99,7 +99,7 @@ def test_routes_geojson_lines_and_stops() -> None:
     )
     assert a["geometry"]["coordinates"] == [POINTS[A].lon, POINTS[A].lat]
     assert a["properties"]["name"] == "和平村服务点"
-    assert a["properties"]["eta"] == "08:20"
+    assert a["properties"]["eta"] == "08:31"
     assert (a["properties"]["drop"], a["properties"]["load"]) == (2, 1)
 
 
@@ -133,8 +133,8 @@ def test_sheet_rows_group_parcels_by_carrier() -> None:
         "seq": 1,
         "point_id": A,
         "point_name": "和平村服务点",
-        "eta": "08:20",
-        "departure": "08:30",
+        "eta": "08:31",
+        "departure": "08:38",
         "drop_count": 2,
         "drop": {"圆通": ["P2"], "中通": ["P1"]},
         "load_count": 1,
@@ -270,7 +270,7 @@ def test_route_gpx(tmp_path: Path) -> None:
     assert wpts[1].findtext("g:name", namespaces=ns) == "1 和平村服务点"
     assert (wpts[1].get("lat"), wpts[1].get("lon")) == ("29.3300000", "105.8800000")
     desc = wpts[1].findtext("g:desc", namespaces=ns) or ""
-    assert "08:20" in desc
+    assert "08:31" in desc
     assert "卸 2 件" in desc
     assert "装 1 件" in desc
     assert len(root.findall("g:trk/g:trkseg/g:trkpt", ns)) == 2 * 4 - 1

@@ -11,7 +11,8 @@ from dispatch.fleet import FleetError, fleet_to_toml, load_fleet, load_fleet_tex
 SMALL = """
 [settings]
 sort_time_min = 15
-reload_min = 10
+load_min = 10
+unload_min = 5
 max_shift_h = 9.5
 lunch = "12:00-13:00"
 lunch_min = 45
@@ -83,7 +84,7 @@ def test_default_fleet_loads_and_carries_a_big_day() -> None:
 
 def test_settings_in_humane_units() -> None:
     s = load_fleet_text(SMALL).settings
-    assert (s.sort_time_s, s.reload_s, s.max_shift_s) == (900, 600, 34_200)
+    assert (s.sort_time_s, s.load_s, s.unload_s, s.max_shift_s) == (900, 600, 300, 34_200)
     assert (s.lunch_earliest_s, s.lunch_latest_s, s.lunch_duration_s) == (43_200, 46_800, 2700)
     assert s.station_deadline_s == 35_100
     assert s.service_stop_s == 300  # not given: the Settings default
@@ -128,7 +129,7 @@ def test_without_station_ids_only_explicit_vehicles() -> None:
         ('shift = "07:00-18:00"', 'shift = "18:00-07:00"', "vehicles[0].shift"),
         ("max_trips = 3", "max_trips = 0", "vehicles[0].max_trips"),
         ('lunch = "12:00-13:00"', 'lunch = "noon"', "settings.lunch"),
-        ("reload_min = 10", "reload_mins = 10", "settings.reload_mins"),
+        ("load_min = 10", "load_mins = 10", "settings.load_mins"),
         ('station_deadline = "09:45"', "station_deadline = 9.75", "settings.station_deadline"),
         ('id = "500118104"', 'id = "50011810x"', "stations[0].id"),
         ('shift = "08:00-17:30"', 'shift = "8-17"', "station_default.shift"),

@@ -84,3 +84,20 @@ def test_bad_events_are_refused(ws: Workspace, day: tuple[list[Parcel], dict[str
     vid = plan["routes"][0]["vehicle_id"]
     with pytest.raises(EventError, match="needs time"):
         service.replan(ws, plan, parcels, [{"type": "breakdown", "vehicle_id": vid}])
+
+
+def test_a_breakdown_on_the_way_to_the_first_stop(
+    ws: Workspace, day: tuple[list[Parcel], dict[str, Any]]
+) -> None:
+    parcels, plan = day
+    route = next(
+        r for r in plan["routes"] if r["stops"][1]["arrival_s"] > r["stops"][0]["departure_s"] + 60
+    )
+    at = route["stops"][0]["departure_s"] + 30
+    events = [{"type": "breakdown", "vehicle_id": route["vehicle_id"], "time_s": at}]
+    new = service.replan(ws, plan, parcels, events, time_limit_s=2.0)
+    broken = next(r for r in new["routes"] if r["route_id"] == route["route_id"])
+    assert broken["ended"] == "breakdown" and len(broken["stops"]) == 2
+    assert broken["stops"][-1]["arrival_s"] == at
+    stranded = {u["parcel_id"] for u in new["unassigned"] if u["code"] == "vehicle_breakdown"}
+    assert stranded == set(route["stops"][0]["load"])
