@@ -88,8 +88,8 @@ class PlanView:
     unassigned: tuple[UnassignedView, ...]
     vehicles: Mapping[str, VehicleView]
     kpis: Mapping[str, Any]
-    #: (file, row) of manifest rows the plan skipped as invalid (`plan --skip-invalid`)
-    invalid_rows: frozenset[tuple[str, int]]
+    #: (file, row, field) of manifest rows the plan skipped as invalid (`plan --skip-invalid`)
+    invalid_rows: frozenset[tuple[str, int, str]]
 
     def route(self, route_id: str) -> RouteView:
         """The route `route_id`; KeyError naming it when the plan has none."""
@@ -119,7 +119,7 @@ def read_plan(data: object) -> PlanView:
         seen.add(route.route_id)
     vehicles = (_vehicle(v) for v in top.objects("vehicles"))
     skipped = top.objects("invalid_rows", optional=True)
-    invalid = frozenset((f.text("file"), f.integer("row")) for f in skipped)
+    invalid = frozenset((f.text("file"), f.integer("row"), f.text("field")) for f in skipped)
     try:
         date = dt.date.fromisoformat(top.text("date"))
     except ValueError as exc:

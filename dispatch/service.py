@@ -247,7 +247,7 @@ def read_plan_manifests(ws: Workspace, plan: PlanView, paths: Sequence[Path]) ->
     row raises ManifestError naming file, row and field.
     """
     parcels, errors = read_manifests(paths, ws.county, ws.areas, skip_invalid=True)
-    unexcused = [e for e in errors if (e.file, e.row) not in plan.invalid_rows]
+    unexcused = [e for e in errors if (e.file, e.row, e.field) not in plan.invalid_rows]
     if unexcused:
         raise ManifestError(unexcused)
     return parcels

@@ -107,7 +107,7 @@ def route_sheet_pdf(sheet: RouteSheet, road: Sequence[tuple[float, float]]) -> b
         ("停靠点", f"{len(r.visits)} 个"),
         ("里程", f"{r.distance_m / 1000:.1f} 公里"),
         ("交件 / 收件", f"{sheet.drops} 件 / {sheet.collected} 件"),
-        ("冷链件", f"{sheet.cold} 件（运单号后标 {COLD_MARK}）" if sheet.cold else "无"),
+        ("冷链件", f"{sheet.cold} 件，标{COLD_MARK}" if sheet.cold else "无"),
     ]
     top = Table(
         [[_facts_table(facts, 106 * mm), route_map(sheet.stops, road, *_MAP_SIZE)]],

@@ -1,10 +1,10 @@
 """The papers of a plan for drivers, crews and dispatchers, written all or nothing.
 
 Formats: `pdf` (sheets/<route>.pdf, the printable route sheet), `gpx` (sheets/<route>.gpx),
-`csv` (sheets/<route>.csv), `loading` (loading/<route>.pdf and .csv, one per vehicle and trip)
-and `xlsx` (plan.xlsx, the whole plan). Before anything is written the plan is checked
-against its inputs: every parcel it mentions must be in the manifests and every manifest
-parcel in the plan, every stop a known service point.
+`csv` (sheets/<route>.csv), `loading` (loading/<route>.pdf and .csv, one per vehicle and trip
+that loads at its depot) and `xlsx` (plan.xlsx, the whole plan). Before anything is written
+the plan is checked against its inputs: every parcel it mentions must be in the manifests
+and every manifest parcel in the plan, every stop a known service point.
 """
 
 from __future__ import annotations
@@ -150,8 +150,9 @@ def write_sheets(out: Path, src: SheetSources, formats: Sequence[str]) -> list[P
             if "loading" in formats:
                 vehicle = src.plan.vehicles.get(route.vehicle_id)
                 ll = loading_list(src.sheet(rid), src.parcels, vehicle)
-                put(f"loading/{rid}.csv", loading_csv_text(ll))
-                put(f"loading/{rid}.pdf", sheet_pdf.loading_list_pdf(ll))
+                if ll.entries:  # a trip that leaves empty (to fetch produce) loads nothing
+                    put(f"loading/{rid}.csv", loading_csv_text(ll))
+                    put(f"loading/{rid}.pdf", sheet_pdf.loading_list_pdf(ll))
         if "xlsx" in formats:
             from dispatch.workbook import write_plan_workbook  # openpyxl: loaded when used
 
