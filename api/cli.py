@@ -300,6 +300,8 @@ def sheets(
             written = service.write_sheets(ws, out, plan, parcels, formats, chosen)
     except service.SheetInputError as exc:
         raise InvalidInput(f"{plan_file} does not fit its inputs:\n{exc}") from exc
+    except service.FontError as exc:
+        raise InvalidInput(str(exc)) from exc
     console.print(f"Wrote {len(written)} files ({', '.join(formats)}) to {out}")
 
 

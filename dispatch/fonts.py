@@ -18,15 +18,19 @@ FONT_FACE = 0
 _SHIPPED = Path(__file__).parent / "data" / "fonts" / "wqy-microhei.ttc"
 
 
+class FontError(ValueError):
+    """The configured font cannot be used; the message names the file and why."""
+
+
 def font_path() -> Path:
     """The font file: `$RURALDISPATCH_FONT` when set, else the shipped WenQuanYi Micro Hei.
 
-    Raises FileNotFoundError naming the variable when it points to no file.
+    Raises FontError naming the variable when it points to no file.
     """
     override = os.environ.get(FONT_ENV, "").strip()
     if not override:
         return _SHIPPED
     path = Path(override).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"{FONT_ENV}={override}: no such font file")
+        raise FontError(f"{FONT_ENV}={override}: no such font file")
     return path

@@ -10,6 +10,7 @@ from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.fleet import Fleet, all_at_hub, fleet_to_toml, load_fleet_text
+from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
@@ -26,6 +27,7 @@ from dispatch.workspace import Workspace
 __all__ = [
     "SHEET_FORMATS",
     "EventError",
+    "FontError",
     "InputError",
     "ManifestError",
     "Parcel",

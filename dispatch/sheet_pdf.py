@@ -29,7 +29,7 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from dispatch.fonts import FONT_FACE, font_path
+from dispatch.fonts import FONT_FACE, FontError, font_path
 from dispatch.loading_list import LoadingList
 from dispatch.route_sheet import Handover, RouteSheet, SheetStop, hhmm
 
@@ -65,12 +65,13 @@ _ROUTE_COLOUR = colors.HexColor("#1f5fbf")
 
 @functools.cache
 def _font() -> str:
-    """Register the sheet font with reportlab (once) and return its name."""
+    """Register the sheet font with reportlab (once) and return its name; FontError if the
+    file is not a TrueType font reportlab can embed."""
     path = font_path()
     try:
         pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=FONT_FACE))
-    except TTFError as exc:
-        raise ValueError(f"{path}: not a TrueType font reportlab can embed: {exc}") from exc
+    except (TTFError, OSError) as exc:
+        raise FontError(f"{path}: not a TrueType font that can be embedded: {exc}") from exc
     return FONT
 
 

@@ -7,6 +7,7 @@ from the PDF itself; a twin sheet whose names are all boxes shows the glyph chec
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.fonts import FONT_ENV, font_path
+from dispatch.fonts import FONT_ENV, FontError, font_path
 from dispatch.loading_list import loading_list
 from dispatch.parcel import Parcel
 from dispatch.plan_view import read_plan
@@ -100,8 +101,21 @@ def test_font_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(FONT_ENV, str(other))
     assert font_path() == other
     monkeypatch.setenv(FONT_ENV, str(tmp_path / "missing.ttf"))
-    with pytest.raises(FileNotFoundError, match=FONT_ENV):
+    with pytest.raises(FontError, match=FONT_ENV):
         font_path()
+
+
+def test_a_font_that_cannot_be_embedded_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "notafont.ttf"
+    bad.write_bytes(b"not a font at all")
+    code = (
+        "from dispatch.fonts import FontError\n"
+        "from dispatch.sheet_pdf import _font\n"
+        "try:\n    _font()\nexcept FontError as exc:\n    print(exc)\n"
+    )
+    env = {**os.environ, FONT_ENV: str(bad)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "notafont.ttf: not a TrueType font" in out.stdout, out.stderr
 
 
 def test_font_is_registered_at_first_use_not_at_import() -> None:
