@@ -1,4 +1,4 @@
-"""The `ruraldispatch` command line: demo, plan, validate, solve, network, serve, keys.
+"""The `ruraldispatch` command line: demo, plan, validate, sheets, solve, network, serve, keys.
 
 Exit codes: 0 success, 2 invalid input (nothing written), 3 a plan that breaks the rules
 (`validate`), 1 internal error.
@@ -370,6 +370,42 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
     if solution.get("code", 1) != 0:
         console.print(f"[red]error[/red] {file}: {solution.get('error', 'no solution')}")
         raise typer.Exit(2 if solution.get("code") == 2 else 1)
+
+
+@app.command()
+def sheets(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="A stored plan.json.")],
+    manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    format: Annotated[
+        str, typer.Option("--format", help="Comma-separated: pdf,gpx,xlsx,csv,loading.")
+    ] = ",".join(service.SHEET_FORMATS),
+    fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file the plan used.")] = None,
+    network: Annotated[Path | None, typer.Option(help="Network the plan used.")] = None,
+) -> None:
+    """Route sheets (PDF, GPX, CSV), loading lists and the plan workbook from a stored plan."""
+    try:
+        formats = service.parse_sheet_formats(format)
+    except ValueError as exc:
+        raise InvalidInput(f"--format: {exc}") from exc
+    missing = [m for m in (plan_file, *manifests) if not m.is_file()]
+    if missing:
+        raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
+    try:
+        plan = service.load_plan(plan_file)
+    except service.PlanFormatError as exc:
+        raise InvalidInput(str(exc)) from exc
+    ws = _workspace(network)
+    chosen = _fleet(ws, fleet) if fleet is not None else None
+    parcels = service.read_plan_manifests(ws, plan, manifests)
+    try:
+        with console.status("Writing sheets..."):
+            written = service.write_sheets(ws, out, plan, parcels, formats, chosen)
+    except service.SheetInputError as exc:
+        raise InvalidInput(f"{plan_file} does not fit its inputs:\n{exc}") from exc
+    except service.FontError as exc:
+        raise InvalidInput(str(exc)) from exc
+    console.print(f"Wrote {len(written)} files ({', '.join(formats)}) to {out}")
 
 
 @network_app.command("points")

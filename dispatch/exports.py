@@ -1,14 +1,13 @@
 """Plan exports for drivers and planners: GeoJSON map layer, CSV route sheets, plan files.
 
 Pure standard library. Times in the plan are seconds since local midnight and are shown as
-HH:MM; coordinates are WGS-84 lon/lat. CSV sheets are UTF-8 with a byte-order mark so that
-Excel opens the Chinese correctly, and have bilingual (Chinese / English) column headers.
+HH:MM; coordinates are WGS-84 lon/lat. CSV sheets are for spreadsheets (`dispatch.safe_csv`:
+UTF-8 with a byte-order mark, formula-looking text defused) and have bilingual (Chinese /
+English) column headers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -18,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.parcel import Parcel
+from dispatch.plan_view import read_plan
+from dispatch.route_sheet import Handover, RouteSheet, SheetStop, hhmm, route_sheet
+from dispatch.safe_csv import csv_text
 from geodata.points import ServicePoint
 
 Geometry = Callable[[list[str]], list[tuple[float, float]]]
 
-#: CSV column headers, bilingual, in sheet order; keys of the flattened sheet row.
+#: CSV column headers of a route sheet, bilingual, in column order.
 CSV_COLUMNS: dict[str, str] = {
     "seq": "序号 Seq",
     "point_id": "站点编码 Point ID",
@@ -33,21 +35,9 @@ CSV_COLUMNS: dict[str, str] = {
     "drop_detail": "卸件明细 Drop by carrier",
     "load_count": "装件数 Load",
     "load_detail": "装件明细 Load by carrier",
+    "cold": "冷链件 Cold chain",
     "signature": "签收 Signature",
 }
-
-
-def hhmm(seconds: int) -> str:
-    """Seconds since midnight as HH:MM (hours past 24 continue counting)."""
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
-def find_route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:
-    """The route `route_id` of `plan`; KeyError naming it when absent."""
-    for route in plan["routes"]:
-        if route["route_id"] == route_id:
-            return route
-    raise KeyError(f"plan {plan.get('plan_id', '?')} has no route {route_id!r}")
 
 
 def routes_geojson(
@@ -111,83 +101,38 @@ def _pos(c: tuple[float, float]) -> list[float]:
     return [round(float(c[0]), 6), round(float(c[1]), 6)]
 
 
-def _by_carrier(ids: list[str], parcels: Mapping[str, Parcel]) -> dict[str, list[str]]:
-    """Tracking numbers grouped by carrier: most parcels first, numbers sorted."""
-    groups: dict[str, list[str]] = {}
-    for t in ids:
-        groups.setdefault(parcels[t].carrier, []).append(t)
-    order = sorted(groups, key=lambda c: (-len(groups[c]), c))
-    return {c: sorted(groups[c]) for c in order}
-
-
-def sheet_rows(
-    plan: Mapping[str, Any],
-    route_id: str,
-    points: Mapping[str, ServicePoint],
-    parcels: Mapping[str, Parcel],
-) -> list[dict[str, Any]]:
-    """One row per stop in order: point, ETA and departure (HH:MM), drops and loads by carrier.
-
-    Keys: seq, point_id, point_name, eta, departure, drop_count, drop (carrier -> tracking
-    numbers), load_count, load.
-    """
-    rows: list[dict[str, Any]] = []
-    for stop in find_route(plan, route_id)["stops"]:
-        rows.append(
-            {
-                "seq": stop["seq"],
-                "point_id": stop["point_id"],
-                "point_name": points[stop["point_id"]].name,
-                "eta": hhmm(stop["arrival_s"]),
-                "departure": hhmm(stop["departure_s"]),
-                "drop_count": len(stop["drop"]),
-                "drop": _by_carrier(stop["drop"], parcels),
-                "load_count": len(stop["load"]),
-                "load": _by_carrier(stop["load"], parcels),
-            }
-        )
-    return rows
-
-
-def carrier_counts(groups: Mapping[str, list[str]]) -> str:
-    """Per-carrier counts on one line, e.g. "中通 3，圆通 1"."""
-    return "，".join(f"{c} {len(ids)}" for c, ids in groups.items())
-
-
-def _detail(groups: Mapping[str, list[str]]) -> str:
+def _detail(handover: Handover) -> str:
     """Per-carrier counts and tracking numbers, e.g. "中通 2: A1 A2; 圆通 1: B7"."""
-    return "; ".join(f"{c} {len(ids)}: {' '.join(ids)}" for c, ids in groups.items())
+    return "; ".join(
+        f"{g.carrier} {len(g.tracking_nos)}: {' '.join(g.tracking_nos)}" for g in handover.groups
+    )
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    """The sheet as CSV text, starting with a byte-order mark for Excel."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS.values())
-    for row in rows:
-        flat = {
-            **row,
-            "drop_detail": _detail(row["drop"]),
-            "load_detail": _detail(row["load"]),
-            "signature": "",
-        }
-        writer.writerow(flat[key] for key in CSV_COLUMNS)
-    return "\ufeff" + buf.getvalue()
+def _cold(stop: SheetStop) -> str:
+    """The cold-chain tracking numbers handed over or collected at a stop, space separated."""
+    groups = (*stop.drop.groups, *stop.load.groups)
+    return " ".join(sorted(t for g in groups for t in g.cold))
 
 
-def write_sheet_csv(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write a route sheet (rows of `sheet_rows`) as UTF-8 CSV with BOM."""
-    path.write_text(_csv_text(rows), encoding="utf-8", newline="")
-
-
-def sheet_csv_text(
-    plan: Mapping[str, Any],
-    route_id: str,
-    points: Mapping[str, ServicePoint],
-    parcels: Mapping[str, Parcel],
-) -> str:
-    """The CSV route sheet of `route_id` as text (BOM included; encode as UTF-8)."""
-    return _csv_text(sheet_rows(plan, route_id, points, parcels))
+def sheet_csv_text(sheet: RouteSheet) -> str:
+    """The route sheet as CSV text for a spreadsheet: one row per stop (see `safe_csv`)."""
+    rows = (
+        [
+            s.seq,
+            s.point_id,
+            s.name,
+            hhmm(s.arrival_s),
+            hhmm(s.departure_s),
+            s.drop.count,
+            _detail(s.drop),
+            s.load.count,
+            _detail(s.load),
+            _cold(s),
+            "",
+        ]
+        for s in sheet.stops
+    )
+    return csv_text(list(CSV_COLUMNS.values()), rows)
 
 
 def write_plan_outputs(
@@ -213,10 +158,11 @@ def write_plan_outputs(
         _write_json(tmp / names[0], plan)
         _write_json(tmp / names[1], geojson)
         (tmp / "sheets").mkdir()
-        for route in plan["routes"]:
-            name = Path("sheets") / f"{route['route_id']}.csv"
-            rows = sheet_rows(plan, route["route_id"], points, parcels)
-            write_sheet_csv(rows, tmp / name)
+        view = read_plan(plan)
+        for route in view.routes:
+            name = Path("sheets") / f"{route.route_id}.csv"
+            text = sheet_csv_text(route_sheet(view, route.route_id, points, parcels))
+            (tmp / name).write_text(text, encoding="utf-8", newline="")
             names.append(name)
         _swap_into_place(tmp / "sheets", out_dir / "sheets")
         for name in names[:2]:

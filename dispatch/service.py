@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import multiprocessing
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,29 +13,41 @@ from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
+from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
+from dispatch.plan_view import PlanFormatError, PlanView, load_plan, read_plan
 from dispatch.replan import EventError, replan_inputs
-from dispatch.sheet_pdf import write_route_pdf
+from dispatch.sheets import SHEET_FORMATS, SheetInputError, SheetSources, check_sources
+from dispatch.sheets import parse_formats as parse_sheet_formats
+from dispatch.sheets import write_sheets as _write_sheets
 from dispatch.two_echelon import DayResult, Resume, Waiting, plan_trips
 from dispatch.validate import PlanInputs, check_plan, validate_plan
 from dispatch.workspace import Workspace
 
 __all__ = [
+    "SHEET_FORMATS",
     "EventError",
+    "FontError",
     "InputError",
     "ManifestError",
     "Parcel",
+    "PlanFormatError",
+    "PlanView",
+    "SheetInputError",
     "Workspace",
     "check_plan_file",
     "fleet_from_toml",
     "fleet_toml",
+    "load_plan",
     "network_points",
     "parse_manifest_bytes",
+    "parse_sheet_formats",
     "plan_day",
     "read_manifest_files",
+    "read_plan_manifests",
     "replan",
     "route_geojson",
     "route_gpx_text",
@@ -44,6 +55,7 @@ __all__ = [
     "route_sheet_pdf",
     "town_kpis",
     "write_outputs",
+    "write_sheets",
 ]
 
 Progress = Callable[[float, int | None], None]
@@ -369,16 +381,52 @@ def write_outputs(
     by_id = {p.tracking_no: p for p in parcels}
     written = write_plan_outputs(out, plan, routes_geojson(plan, ws.geometry), points, by_id)
     if driver_files:
-        for r in plan["routes"]:
-            rid = r["route_id"]
-            pdf = out / "sheets" / f"{rid}.pdf"
-            write_route_pdf(pdf, plan, rid, points, by_id)
-            gpx = out / "sheets" / f"{rid}.gpx"
-            tmp = gpx.with_name(gpx.name + ".tmp")
-            tmp.write_text(route_gpx(plan, rid, points, ws.geometry), encoding="utf-8")
-            tmp.replace(gpx)
-            written += [pdf, gpx]
+        written += _write_sheets(out, _sources(ws, read_plan(plan), parcels), ("pdf", "gpx"))
     return written
+
+
+def _sources(
+    ws: Workspace, plan: PlanView, parcels: Sequence[Parcel], fleet: Fleet | None = None
+) -> SheetSources:
+    """What the sheets of `plan` are made from; vehicle type names from `fleet` (or default)."""
+    return SheetSources(
+        plan=plan,
+        points={p.point_id: p for p in ws.points},
+        parcels={p.tracking_no: p for p in parcels},
+        geometry=ws.geometry,
+        vehicle_labels={name: t.label for name, t in (fleet or ws.fleet).types.items()},
+    )
+
+
+def read_plan_manifests(ws: Workspace, plan: PlanView, paths: Sequence[Path]) -> list[Parcel]:
+    """The parcels of a stored plan from its manifests.
+
+    Rows the plan itself skipped as invalid (`invalid_rows`) are left out; any other invalid
+    row raises ManifestError naming file, row and field.
+    """
+    parcels, errors = read_manifests(paths, ws.county, ws.areas, skip_invalid=True)
+    unexcused = [e for e in errors if (e.file, e.row, e.field) not in plan.invalid_rows]
+    if unexcused:
+        raise ManifestError(unexcused)
+    return parcels
+
+
+def write_sheets(
+    ws: Workspace,
+    out: Path,
+    plan: PlanView,
+    parcels: Sequence[Parcel],
+    formats: Sequence[str] = SHEET_FORMATS,
+    fleet: Fleet | None = None,
+) -> list[Path]:
+    """Route sheets, loading lists and the workbook of a stored plan (see dispatch.sheets).
+
+    Raises SheetInputError, before writing anything, when the plan does not fit its parcels,
+    the network's points or `fleet` (when given).
+    """
+    src = _sources(ws, plan, parcels, fleet)
+    check_sources(src, fleet.types if fleet is not None else None)
+    return _write_sheets(out, src, formats)
 
 
 def replan(
@@ -482,33 +530,24 @@ def route_sheet_csv(
     ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
 ) -> str:
     """The route sheet of one route as CSV text (KeyError if no such route)."""
-    _route(plan, route_id)
-    return sheet_csv_text(
-        plan, route_id, {p.point_id: p for p in ws.points}, {p.tracking_no: p for p in parcels}
-    )
+    return sheet_csv_text(_sources(ws, read_plan(plan), parcels).sheet(route_id))
 
 
 def route_sheet_pdf(
     ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
 ) -> bytes:
     """The printable A4 route sheet in Chinese as PDF bytes (KeyError if no such route)."""
-    _route(plan, route_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{route_id}.pdf"
-        write_route_pdf(
-            path,
-            plan,
-            route_id,
-            {p.point_id: p for p in ws.points},
-            {p.tracking_no: p for p in parcels},
-        )
-        return path.read_bytes()
+    from dispatch.sheet_pdf import route_sheet_pdf as pdf  # reportlab: loaded when used
+
+    src = _sources(ws, read_plan(plan), parcels)
+    return pdf(src.sheet(route_id), src.road(route_id))
 
 
 def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str:
     """The route as GPX 1.1 for a phone: stops as waypoints, the road path as a track."""
-    _route(plan, route_id)
-    return route_gpx(plan, route_id, {p.point_id: p for p in ws.points}, ws.geometry)
+    view = read_plan(plan)
+    road = ws.geometry([s.point_id for s in view.route(route_id).stops])
+    return route_gpx(view, route_id, {p.point_id: p for p in ws.points}, road)
 
 
 def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict[str, Any]:

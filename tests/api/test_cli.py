@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
+import openpyxl
 import pytest
+
+from tests.dispatch import poppler
 
 DAY = "2026-11-28"
 HEADER = "tracking_no,carrier,kind,point_id,lon,lat,crs,weight_kg,volume_l,cold,due_date\n"
@@ -247,3 +253,147 @@ def test_solve_vroom_json_in_and_out(tmp_path: Path) -> None:
     path.write_text(json.dumps({"jobs": 3}), encoding="utf-8")
     bad = run("solve", str(path), "--format", "vroom", "--time-limit", "1")
     assert bad.returncode == 2 and json.loads(bad.stdout)["code"] == 2
+
+
+# --- sheets from a stored plan -------------------------------------------------------------------
+
+
+def test_demo_driver_files_embed_their_font(demo: Path) -> None:
+    if shutil.which("pdffonts") is None:
+        pytest.skip("poppler-utils not installed (.ci/run installs it)")
+    for pdf in sorted((demo / "sheets").glob("*.pdf")):
+        rows = poppler.fonts(pdf)
+        assert rows and all(r["emb"] == "yes" and r["sub"] == "yes" for r in rows), (pdf, rows)
+
+
+@pytest.fixture(scope="module")
+def sheets(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sheets") / "out"
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    r = run(
+        "sheets",
+        str(demo / "plan.json"),
+        *manifests,
+        "--out",
+        str(out),
+        "--format",
+        "pdf,gpx,xlsx,csv,loading",
+    )
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_sheets_writes_every_format(demo: Path, sheets: Path) -> None:
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    ids = sorted(r["route_id"] for r in plan["routes"])
+    for ext in ("pdf", "gpx", "csv"):
+        assert sorted(p.stem for p in (sheets / "sheets").glob(f"*.{ext}")) == ids
+    loads = sorted(r["route_id"] for r in plan["routes"] if r["stops"][0]["load"])
+    assert sorted(p.stem for p in (sheets / "loading").glob("*.pdf")) == loads
+    assert sorted(p.stem for p in (sheets / "loading").glob("*.csv")) == loads
+    book = openpyxl.load_workbook(sheets / "plan.xlsx")
+    assert book.sheetnames == ["汇总", *[r["route_id"] for r in plan["routes"]], "未分配"]
+    names = {p["point_id"]: p["name"] for p in _points()}
+    first = plan["routes"][0]
+    cells = [c for row in book[first["route_id"]].iter_rows(values_only=True) for c in row]
+    assert all(names[s["point_id"]] in cells for s in first["stops"])
+
+
+def test_sheets_gpx_follows_the_roads(demo: Path, sheets: Path) -> None:
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    for r in plan["routes"]:
+        root = ET.parse(sheets / "sheets" / f"{r['route_id']}.gpx").getroot()
+        wpts = [(w.get("lat"), w.get("lon")) for w in root.findall("g:wpt", ns)]
+        track = [(t.get("lat"), t.get("lon")) for t in root.findall("g:trk/g:trkseg/g:trkpt", ns)]
+        assert len(wpts) == len(r["stops"])
+        assert len(track) > len(wpts)  # the road's bends, not straight lines between stops
+        assert all(w in track for w in wpts)  # it passes through every stop
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_sheets_pdfs_render_chinese_with_no_fonts_installed(
+    demo: Path, sheets: Path, tmp_path: Path
+) -> None:
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    names = {p["point_id"]: p["name"] for p in _points()}
+    env = poppler.no_fonts_env(tmp_path)
+    for r in plan["routes"]:
+        pdf = sheets / "sheets" / f"{r['route_id']}.pdf"
+        rows = poppler.fonts(pdf)
+        assert all(f["emb"] == "yes" and f["sub"] == "yes" for f in rows), rows
+        stops = [(s["seq"], names[s["point_id"]]) for s in r["stops"]]
+        text = poppler.text(pdf, env)
+        wanted = {n for _, n in stops}
+        listed = [(q, n) for q, n in poppler.numbered_rows(text) if n in wanted]
+        assert listed == stops, r["route_id"]
+        image = poppler.render(pdf, 1, env)
+        cells = [w for w in poppler.words(pdf, 1, env) if w.text in wanted]
+        assert cells
+        checks = [poppler.glyph_check(image, w) for w in cells]
+        assert all(c.glyphs for c in checks), (r["route_id"], checks)
+
+
+def _points() -> list[dict[str, str]]:
+    from dispatch.service import Workspace, network_points
+
+    return network_points(Workspace.default())
+
+
+def said(r: subprocess.CompletedProcess[str]) -> str:
+    """stderr with the console's line wrapping undone."""
+    return " ".join(r.stderr.split())
+
+
+def _sheets_run(demo: Path, out: Path, *args: str, manifests: list[str] | None = None) -> Any:
+    files = manifests or sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    return run("sheets", str(demo / "plan.json"), *files, "--out", str(out), *args)
+
+
+def test_sheets_refuses_an_unknown_format(demo: Path, tmp_path: Path) -> None:
+    r = _sheets_run(demo, tmp_path / "o", "--format", "pdf,docx")
+    assert r.returncode == 2 and "unknown format 'docx'" in said(r)
+    assert not (tmp_path / "o").exists()
+
+
+def test_sheets_refuses_an_unreadable_plan(demo: Path, tmp_path: Path) -> None:
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    bad = tmp_path / "plan.json"
+    bad.write_text("{not json", encoding="utf-8")
+    r = run("sheets", str(bad), *manifests, "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "plan.json: not JSON" in said(r)
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    del plan["routes"][1]["stops"][0]["arrival_s"]
+    bad.write_text(json.dumps(plan), encoding="utf-8")
+    r = run("sheets", str(bad), *manifests, "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "routes[1].stops[0].arrival_s: missing" in said(r)
+    assert "Traceback" not in said(r)
+    assert not (tmp_path / "o").exists()
+
+
+def test_sheets_refuses_manifests_that_do_not_match_the_plan(demo: Path, tmp_path: Path) -> None:
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    r = _sheets_run(demo, tmp_path / "o", manifests=manifests[1:])
+    assert r.returncode == 2 and "parcel(s) of the plan are in no manifest" in said(r)
+    other = tmp_path / "other.csv"
+    other.write_text(HEADER + GOOD.replace("ZT001", "ZTX99"), encoding="utf-8")
+    r = _sheets_run(demo, tmp_path / "o", manifests=[*manifests, str(other)])
+    assert r.returncode == 2
+    assert "other.csv: row 1: tracking_no: ZTX99 is not in plan" in said(r)
+    assert not (tmp_path / "o").exists()
+
+
+def test_sheets_after_skip_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "zto.csv"
+    path.write_text(HEADER + GOOD + BROKEN["bad kind"][0], encoding="utf-8")
+    out = tmp_path / "out"
+    r = run(
+        "plan", str(path), "--out", str(out), "--time-limit", "1", "--skip-invalid", "--date", DAY
+    )
+    assert r.returncode == 0, r.stderr
+    r = run("sheets", str(out / "plan.json"), str(path), "--out", str(out), "--format", "xlsx")
+    assert r.returncode == 0, r.stderr
+    assert (out / "plan.xlsx").is_file()
+    path.write_text(HEADER + GOOD + BROKEN["bad cold"][0], encoding="utf-8")
+    r = run("sheets", str(out / "plan.json"), str(path), "--out", str(tmp_path / "o2"))
+    assert r.returncode == 2 and "cold" in said(r)

@@ -1,4 +1,4 @@
-"""Exports: GeoJSON, CSV route sheets, atomic plan outputs, the Chinese PDF sheet and GPX."""
+"""Exports: GeoJSON, CSV route sheets, atomic plan outputs and GPX (PDF: test_sheet_pdf.py)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,15 @@ import csv
 import dataclasses
 import io
 import json
-import re
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dispatch.exports import (
-    CSV_COLUMNS,
-    hhmm,
-    routes_geojson,
-    sheet_csv_text,
-    sheet_rows,
-    write_plan_outputs,
-    write_sheet_csv,
-)
+from dispatch.exports import CSV_COLUMNS, routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.gpx import GPX_NS, route_gpx
-from dispatch.parcel import Parcel
-from dispatch.sheet_pdf import ROWS_PER_PAGE, write_route_pdf
-from geodata.points import ServicePoint
+from dispatch.plan_view import read_plan
+from dispatch.route_sheet import CarrierParcels, hhmm, route_sheet
 from tests.dispatch.plan_fixture import PARCELS, POINTS, A, B, S, make_plan, route
 
 PARCEL_MAP = {p.tracking_no: p for p in PARCELS}
@@ -43,30 +30,6 @@ def road(ids: list[str]) -> list[tuple[float, float]]:
             pb = POINTS[b]
             out.append(((pa.lon + pb.lon) / 2, (pa.lat + pb.lat) / 2))
     return out
-
-
-def long_route(n: int) -> tuple[dict[str, Any], dict[str, ServicePoint], dict[str, Parcel]]:
-    """The fixture plan with R002 replaced by a route through `n` villages (2 parcels each)."""
-    points, parcels = dict(POINTS), dict(PARCEL_MAP)
-    load: list[str] = []
-    stops: list[dict[str, Any]] = []
-    for i in range(1, n + 1):
-        pid = f"5001180013{i:02d}"
-        points[pid] = dataclasses.replace(POINTS[A], point_id=pid, name=f"第{i}村")
-        ids = [f"L{i}a", f"L{i}b"]
-        for t, carrier in zip(ids, ("中通", "韵达"), strict=True):
-            parcels[t] = dataclasses.replace(PARCELS[0], tracking_no=t, carrier=carrier)
-        load += ids
-        stops.append({"seq": i, "point_id": pid, "arrival_s": 30000 + 600 * i, "drop": ids})
-    first = {"seq": 0, "point_id": S, "arrival_s": 29400, "drop": [], "load": load}
-    last = {"seq": n + 1, "point_id": S, "arrival_s": 30000 + 600 * (n + 1), "drop": []}
-    full = [first, *stops, last]
-    for s in full:
-        s.setdefault("load", [])
-        s.update(departure_s=s["arrival_s"], weight_g_after=0, volume_ml_after=0)
-    plan = make_plan()
-    route(plan, "R002")["stops"] = full
-    return plan, points, parcels
 
 
 # --- GeoJSON ----------------------------------------------------------------------------------
@@ -119,49 +82,64 @@ def test_hhmm() -> None:
     assert hhmm(25 * 3600) == "25:00"
 
 
-def test_sheet_rows_group_parcels_by_carrier() -> None:
-    rows = sheet_rows(make_plan(), "R002", POINTS, PARCEL_MAP)
-    assert [r["point_name"] for r in rows] == [
+def test_route_sheet_groups_parcels_by_carrier_and_marks_cold() -> None:
+    sheet = route_sheet(read_plan(make_plan()), "R002", POINTS, PARCEL_MAP, {"van_cold": "冷藏车"})
+    assert [s.name for s in sheet.stops] == [
         "中山路街道服务站",
         "和平村服务点",
         "双竹村服务点",
         "中山路街道服务站",
     ]
-    assert rows[0]["load"] == {"中通": ["P1", "P3"], "圆通": ["P2"]}
-    assert rows[0]["load_count"] == 3
-    assert rows[1] == {
-        "seq": 1,
-        "point_id": A,
-        "point_name": "和平村服务点",
-        "eta": "08:31",
-        "departure": "08:38",
-        "drop_count": 2,
-        "drop": {"圆通": ["P2"], "中通": ["P1"]},
-        "load_count": 1,
-        "load": {"邮政": ["P5"]},
-    }
+    assert sheet.vehicle_label == "冷藏车"
+    first = sheet.stops[0]
+    assert first.depot and not sheet.stops[1].depot and sheet.stops[-1].depot
+    assert [g.carrier for g in first.load.groups] == ["中通", "圆通"]
+    assert first.load.groups[0].tracking_nos == ("P1", "P3")
+    assert first.load.count == 3
+    assert first.load.counts_text() == "中通 2，圆通 1"
+    assert (first.load.weight_g, first.load.volume_ml) == (6000, 15000)
+    a = sheet.stops[1]
+    assert (a.seq, a.point_id, hhmm(a.arrival_s), hhmm(a.departure_s)) == (1, A, "08:31", "08:38")
+    assert a.drop.groups == (  # one parcel each: by carrier name
+        CarrierParcels("中通", ("P1",), frozenset()),
+        CarrierParcels("圆通", ("P2",), frozenset({"P2"})),
+    )
+    assert a.drop.cold_count == 1
+    assert a.load.groups == (CarrierParcels("邮政", ("P5",), frozenset()),)
+    assert (sheet.drops, sheet.collected, sheet.cold) == (3, 1, 1)
 
 
-def test_unknown_route_is_named() -> None:
-    with pytest.raises(KeyError, match="R999"):
-        sheet_rows(make_plan(), "R999", POINTS, PARCEL_MAP)
-
-
-def test_sheet_csv_has_bom_bilingual_header_and_one_row_per_stop(tmp_path: Path) -> None:
+def test_unknown_route_and_parcel_are_named() -> None:
     plan = make_plan()
-    path = tmp_path / "R002.csv"
-    write_sheet_csv(sheet_rows(plan, "R002", POINTS, PARCEL_MAP), path)
-    raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    assert raw.decode("utf-8") == sheet_csv_text(plan, "R002", POINTS, PARCEL_MAP)
-    table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    with pytest.raises(KeyError, match="R999"):
+        route_sheet(read_plan(plan), "R999", POINTS, PARCEL_MAP)
+    route(plan, "R002")["stops"][1]["drop"].append("NOPE")
+    with pytest.raises(KeyError, match="NOPE"):
+        route_sheet(read_plan(plan), "R002", POINTS, PARCEL_MAP)
+
+
+def test_sheet_csv_has_bom_bilingual_header_and_one_row_per_stop() -> None:
+    raw = sheet_csv_text(route_sheet(read_plan(make_plan()), "R002", POINTS, PARCEL_MAP))
+    assert raw.startswith("\ufeff")
+    table = list(csv.reader(io.StringIO(raw[1:])))
     assert table[0] == list(CSV_COLUMNS.values())
     assert "站点 Stop" in table[0]
     assert len(table) == 1 + 4
     row = dict(zip(CSV_COLUMNS, table[1], strict=True))
     assert row["load_detail"] == "中通 2: P1 P3; 圆通 1: P2"
     assert row["load_count"] == "3"
+    assert row["cold"] == "P2"
     assert table[2][2] == "和平村服务点"
+
+
+def test_sheet_csv_defuses_formulas_from_manifests() -> None:
+    parcels = dict(PARCEL_MAP)
+    parcels["P5"] = dataclasses.replace(PARCELS[4], carrier='=HYPERLINK("http://x","y")')
+    raw = sheet_csv_text(route_sheet(read_plan(make_plan()), "R002", POINTS, parcels))
+    table = list(csv.reader(io.StringIO(raw[1:])))
+    row = dict(zip(CSV_COLUMNS, table[2], strict=True))
+    assert row["load_detail"] == '\'=HYPERLINK("http://x","y") 1: P5'
+    assert row["load_count"] == "1"
 
 
 # --- atomic plan outputs ------------------------------------------------------------------------
@@ -216,51 +194,14 @@ def test_write_plan_outputs_failure_leaves_nothing_half_written(tmp_path: Path) 
     assert (out / "plan.json").read_text() == "old"
 
 
-# --- PDF --------------------------------------------------------------------------------------
-
-
-def page_count(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
-
-
-def test_route_pdf_one_page(tmp_path: Path) -> None:
-    path = tmp_path / "R002.pdf"
-    write_route_pdf(path, make_plan(), "R002", POINTS, PARCEL_MAP)
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF")
-    assert b"STSong-Light" in data
-    assert page_count(data) == 1
-
-
-@pytest.mark.parametrize("villages", [ROWS_PER_PAGE - 2, ROWS_PER_PAGE - 1, 40])
-def test_long_route_pdf_pages(tmp_path: Path, villages: int) -> None:
-    plan, points, parcels = long_route(villages)
-    path = tmp_path / "long.pdf"
-    write_route_pdf(path, plan, "R002", points, parcels)
-    rows = villages + 2
-    assert page_count(path.read_bytes()) == -(-rows // ROWS_PER_PAGE)
-
-
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm not installed")
-def test_long_route_pdf_renders(tmp_path: Path) -> None:
-    plan, points, parcels = long_route(30)
-    path = tmp_path / "long.pdf"
-    write_route_pdf(path, plan, "R002", points, parcels)
-    subprocess.run(["pdftoppm", "-r", "10", "-png", str(path), str(tmp_path / "p")], check=True)
-    assert len(list(tmp_path.glob("p-*.png"))) == 3
-
-
-def test_route_pdf_unknown_route_writes_nothing(tmp_path: Path) -> None:
-    with pytest.raises(KeyError):
-        write_route_pdf(tmp_path / "x.pdf", make_plan(), "R999", POINTS, PARCEL_MAP)
-    assert list(tmp_path.iterdir()) == []
-
-
 # --- GPX --------------------------------------------------------------------------------------
 
 
 def test_route_gpx(tmp_path: Path) -> None:
-    text = route_gpx(make_plan(), "R002", POINTS, road)
+    plan = make_plan()
+    text = route_gpx(
+        read_plan(plan), "R002", POINTS, road([s["point_id"] for s in route(plan, "R002")["stops"]])
+    )
     root = ET.fromstring(text.encode("utf-8"))
     ns = {"g": GPX_NS}
     assert root.tag == f"{{{GPX_NS}}}gpx"

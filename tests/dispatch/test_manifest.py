@@ -318,3 +318,22 @@ def test_arbitrary_rows_never_crash(rows: list[dict[str, str]]) -> None:
     _check_result(parse_manifest(csv_bytes(rows), "f.csv", COUNTY, AREAS))
     # content starting with "[" is read as JSON whatever the file is called
     _check_result(parse_manifest(json.dumps(rows).encode(), "f.csv", COUNTY, AREAS))
+
+
+def test_manifests_are_written_for_the_project_not_escaped_for_spreadsheets(
+    tmp_path: Path,
+) -> None:
+    """Only sheets meant for spreadsheets defuse formula-looking text (dispatch.safe_csv); a
+    manifest the project writes for itself reads back exactly."""
+    parcels = [
+        Parcel(t, c, "delivery", "500118104001", 1000, 500, False, DAY)
+        for t, c in (("-T1", "=中通快递"), ("@T2", "+圆通速递"))
+    ]
+    path = tmp_path / "odd.csv"
+    write_manifest_csv(parcels, path, COUNTY, "point_id")
+    back, errors = parse_manifest(path.read_bytes(), path.name, COUNTY, AREAS)
+    assert errors == []
+    assert [(p.tracking_no, p.carrier) for p in back] == [
+        ("-T1", "=中通快递"),
+        ("@T2", "+圆通速递"),
+    ]
