@@ -5,9 +5,7 @@ driver (route sheets of its own vehicle only).
 
 Every request's key is checked against the database (so a revoked key fails at its next
 request), before the request body is read (api.gate). Failed authentications are
-rate-limited without locking anyone else out: a key that keeps failing (a phone retrying a
-revoked key) is refused on its own, and one address trying many distinct unknown keys is
-refused new unknown keys, while keys that worked recently from there keep working.
+rate-limited without locking anyone else out (FailedAuthLimiter).
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from api.limits import Limits
 
 ROLES = ("dispatcher", "planner", "driver")
 _PREFIX = "rdk_"
-#: Keys, addresses and recent good keys remembered by the limiter (memory bound).
+#: Keys and addresses remembered by the limiter (memory bound).
 _MAX_TRACKED = 10_000
 
 
@@ -88,7 +86,14 @@ def verify_key(engine: Engine, key: str) -> Principal | None:
 
 
 class FailedAuthLimiter:
-    """Rate limit of failed authentications, per key and per client address."""
+    """Rate limit of failed authentications, per key and per client address.
+
+    A key that failed `auth_key_failures` times within `auth_window_s` is refused with 429
+    without a database look-up (a phone retrying a revoked key). An address whose failures
+    used more than `auth_address_keys` distinct keys in the window gets 429 instead of 401
+    for each further failure (someone guessing keys). A valid key is never refused, so the
+    other drivers of a station behind the same address keep working.
+    """
 
     def __init__(self, limits: Limits) -> None:
         self.window_s = limits.auth_window_s
@@ -96,28 +101,19 @@ class FailedAuthLimiter:
         self.per_address = limits.auth_address_keys
         self._key_failures: dict[str, list[float]] = {}
         self._address_keys: dict[str, dict[str, float]] = {}
-        self._good: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def check(self, address: str, digest: str) -> None:
-        """Raise RateLimited (429) when this key or address may not be tried now."""
+    def check(self, digest: str) -> None:
+        """Raise RateLimited (429) when this key failed too often to be tried now."""
         now = time.monotonic()
         with self._lock:
             failures = [t for t in self._key_failures.get(digest, []) if t > now - self.window_s]
-            if len(failures) >= self.per_key:
-                wait = failures[-self.per_key] + self.window_s - now
-                raise RateLimited("this key failed too often; it is refused for now", int(wait) + 1)
-            if self._good.get(digest, float("-inf")) > now - self.window_s:
-                return  # a key that worked recently is always checked
-            tried = self._recent(address, now)
-            if digest not in tried and len(tried) >= self.per_address:
-                wait = min(tried.values()) + self.window_s - now
-                raise RateLimited(
-                    "too many unknown keys from this address; try again later", int(wait) + 1
-                )
+        if len(failures) >= self.per_key:
+            wait = failures[-self.per_key] + self.window_s - now
+            raise RateLimited("this key failed too often; it is refused for now", int(wait) + 1)
 
-    def failed(self, address: str, digest: str) -> None:
-        """Record a failed authentication."""
+    def failed(self, address: str, digest: str) -> RateLimited | None:
+        """Record a failed authentication; the 429 to answer when the address is limited."""
         now = time.monotonic()
         with self._lock:
             if len(self._key_failures) > _MAX_TRACKED or len(self._address_keys) > _MAX_TRACKED:
@@ -126,21 +122,14 @@ class FailedAuthLimiter:
             failures = self._key_failures.setdefault(digest, [])
             failures.append(now)
             del failures[: -self.per_key]
-            self._recent(address, now)[digest] = now
-
-    def succeeded(self, digest: str) -> None:
-        """Record a key that worked (it stays admitted to the database check)."""
-        with self._lock:
-            if len(self._good) > _MAX_TRACKED:
-                self._good.clear()
-            self._good[digest] = time.monotonic()
-
-    def _recent(self, address: str, now: float) -> dict[str, float]:
-        """Distinct failing keys of `address` within the window (pruned in place)."""
-        tried = self._address_keys.setdefault(address, {})
-        for digest in [d for d, t in tried.items() if t <= now - self.window_s]:
-            del tried[digest]
-        return tried
+            tried = self._address_keys.setdefault(address, {})
+            for old in [d for d, t in tried.items() if t <= now - self.window_s]:
+                del tried[old]
+            tried[digest] = now
+            if len(tried) <= self.per_address:
+                return None
+            wait = min(tried.values()) + self.window_s - now
+        return RateLimited("too many failed keys from this address; slow down", int(wait) + 1)
 
 
 def bearer_key(authorization: str) -> str:
@@ -157,12 +146,11 @@ async def authenticate(
     """The principal of a request's Authorization header: 401 invalid, 429 rate-limited."""
     key = bearer_key(authorization)
     digest = hashlib.sha256(key.encode()).hexdigest()
-    limiter.check(address, digest)
+    limiter.check(digest)
     principal = await run_in_threadpool(verify_key, engine, key) if _split(key) else None
     if principal is None:
-        limiter.failed(address, digest)
-        raise Unauthorized("invalid or revoked API key")
-    limiter.succeeded(digest)
+        limited = limiter.failed(address, digest)
+        raise limited or Unauthorized("invalid or revoked API key")
     return principal
 
 

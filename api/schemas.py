@@ -152,6 +152,13 @@ class ManifestList(BaseModel):
 class PlanRequest(_Strict):
     """Start a plan for `date` from stored manifests."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-03-05", "manifest_ids": ["m_0123456789abcdef"]}]
+        },
+    )
+
     date: dt.date
     manifest_ids: list[Id] = Field(min_length=1, max_length=MAX_MANIFEST_IDS)
     time_limit_s: TimeLimit = 30.0
@@ -209,6 +216,21 @@ ReplanEvent = Annotated[Breakdown | LateParcels | PointClosed, Field(discriminat
 
 class ReplanRequest(_Strict):
     """Re-plan a done plan after events."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {"type": "breakdown", "vehicle_id": "HUB-V01", "time_s": 34200},
+                        {"type": "late_parcels", "manifest_id": "m_0123456789abcdef"},
+                    ],
+                    "time_limit_s": 20,
+                }
+            ]
+        },
+    )
 
     events: list[ReplanEvent] = Field(min_length=1, max_length=MAX_EVENTS)
     time_limit_s: TimeLimit = 30.0
@@ -407,6 +429,21 @@ class VroomMatrices(_Vroom):
 
 class VroomProblem(_Vroom):
     """A VROOM problem (VROOM's input JSON); see optimizer/vroom.py for what is supported."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "vehicles": [{"id": 1, "start": [105.9, 29.35], "capacity": [4]}],
+                    "jobs": [
+                        {"id": 1, "location": [105.91, 29.36], "delivery": [1]},
+                        {"id": 2, "location": [105.92, 29.37], "delivery": [2]},
+                    ],
+                }
+            ]
+        },
+    )
 
     vehicles: list[VroomVehicle] = Field(min_length=1, max_length=MAX_VROOM_VEHICLES)
     jobs: Annotated[list[VroomJob], Field(max_length=MAX_VROOM_TASKS)] | None = None

@@ -159,8 +159,18 @@ def _detail(groups: Mapping[str, list[str]]) -> str:
     return "; ".join(f"{c} {len(ids)}: {' '.join(ids)}" for c, ids in groups.items())
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def _cell(value: object) -> object:
+    """A CSV cell for spreadsheets: formula-looking text gets a leading apostrophe, which
+    Excel and LibreOffice show as text; numbers stay numbers."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv_text(rows: list[dict[str, Any]]) -> str:
-    """The sheet as CSV text, starting with a byte-order mark for Excel."""
+    """The sheet as CSV text (formula-looking text defused), starting with a byte-order mark."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS.values())
@@ -171,7 +181,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
             "load_detail": _detail(row["load"]),
             "signature": "",
         }
-        writer.writerow(flat[key] for key in CSV_COLUMNS)
+        writer.writerow(_cell(flat[key]) for key in CSV_COLUMNS)
     return "\ufeff" + buf.getvalue()
 
 
