@@ -16,7 +16,6 @@ from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
 from dispatch.replan import EventError, replan_inputs
-from dispatch.sheet_pdf import write_route_pdf
 from dispatch.two_echelon import DayResult, Resume, plan_trips
 from dispatch.validate import PlanInputs, check_plan
 from dispatch.workspace import Workspace
@@ -213,6 +212,8 @@ def write_outputs(
     by_id = {p.tracking_no: p for p in parcels}
     written = write_plan_outputs(out, plan, routes_geojson(plan, ws.geometry), points, by_id)
     if driver_files:
+        from dispatch.sheet_pdf import write_route_pdf  # reportlab at first use only
+
         for r in plan["routes"]:
             rid = r["route_id"]
             pdf = out / "sheets" / f"{rid}.pdf"
@@ -328,6 +329,8 @@ def route_sheet_pdf(
     ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
 ) -> bytes:
     """The printable A4 route sheet in Chinese as PDF bytes (KeyError if no such route)."""
+    from dispatch.sheet_pdf import write_route_pdf  # reportlab at first use only
+
     _route(plan, route_id)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{route_id}.pdf"
