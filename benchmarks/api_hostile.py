@@ -7,7 +7,7 @@ socket, timing until the status line arrives (target: < 1 s). Prints that time, 
 client got to send, and the readers' p50/p95/max latency (target p95 < 50 ms). Loopback only,
 bounded in time.
 
-    .venv/bin/python -m benchmarks.api_hostile [--mb 100] [--clients 20] [--seconds 10]
+    .venv/bin/python -m benchmarks.api_hostile [--mb 100] [--clients 5] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def main() -> None:
     """Run the benchmark and print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=100)
-    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
