@@ -8,20 +8,18 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import routes_data, routes_manifests, routes_plans, routes_vroom
-from api.auth import KeyCache
+from api import errors
+from api.auth import FailedAuthLimiter
 from api.db import default_db_url, make_engine
-from api.deps import Lru, workspace
+from api.deps import Caches, workspace
+from api.gate import Gate
 from api.jobs import JobManager
+from api.limits import Limits
 from api.migrate import migrate
-
-#: Largest manifest upload (bytes) and most rows per manifest.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 200_000
+from api.routes import fleet, kpis, manifests, network, plans, sheets, vroom
 
 
 class ServerTiming:
@@ -52,17 +50,16 @@ class ServerTiming:
 def create_app(
     db_url: str | None = None,
     *,
-    max_workers: int = 1,
-    max_upload_bytes: int = MAX_UPLOAD_BYTES,
-    max_rows: int = MAX_ROWS,
+    limits: Limits | None = None,
     preload_workspace: bool = True,
 ) -> FastAPI:
     """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3).
 
     At start-up the schema is migrated, jobs a previous process left unfinished are marked
-    failed, and the plan-job supervisor starts with `max_workers` solver processes.
+    failed, and the plan-job supervisor starts with `limits.solvers` solver processes.
     """
     url = db_url or default_db_url()
+    limits = limits or Limits()
     engine = make_engine(url)
 
     @asynccontextmanager
@@ -85,21 +82,13 @@ def create_app(
     )
     app.state.db_url = url
     app.state.engine = engine
-    app.state.jobs = JobManager(engine, url, max_workers=max_workers)
-    app.state.plans = Lru(8)
-    app.state.results = Lru(512)
-    app.state.key_cache = KeyCache()
-    app.state.vroom_slots = asyncio.Semaphore(routes_vroom.MAX_CONCURRENT)
-    app.state.max_upload_bytes = max_upload_bytes
-    app.state.max_rows = max_rows
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500
-        )
-
-    for module in (routes_manifests, routes_plans, routes_data, routes_vroom):
+    app.state.limits = limits
+    app.state.jobs = JobManager(engine, url, limits)
+    app.state.caches = Caches()
+    app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
+    errors.install(app)
+    for module in (manifests, plans, sheets, fleet, network, kpis, vroom):
         app.include_router(module.router)
+    app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)
     return app

@@ -2,6 +2,10 @@
 
 Roles: dispatcher (everything), planner (reads plans, KPIs, fleet, network; solves VROOM),
 driver (route sheets of its own vehicle only).
+
+Every request's key is checked against the database (so a revoked key fails at its next
+request), before the request body is read (api.gate). Failed authentications are
+rate-limited without locking anyone else out (FailedAuthLimiter).
 """
 
 from __future__ import annotations
@@ -9,19 +13,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.db import ApiKey, reading, writing
+from api.errors import Forbidden, RateLimited, Unauthorized
+from api.key_store import add_key, is_revoked, key_row
+from api.limits import Limits
 
 ROLES = ("dispatcher", "planner", "driver")
 _PREFIX = "rdk_"
+#: Keys and addresses remembered by the limiter (memory bound).
+_MAX_TRACKED = 10_000
 
 
 @dataclass(frozen=True)
@@ -48,77 +58,116 @@ def create_key(engine: Engine, role: str, vehicle_id: str | None = None) -> str:
         raise ValueError("--vehicle is only for driver keys")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    with writing(engine) as session:
-        session.add(
-            ApiKey(
-                key_id=key_id,
-                secret_sha256=_digest(key_id, secret),
-                role=role,
-                vehicle_id=vehicle_id,
-            )
-        )
+    add_key(engine, key_id, _digest(key_id, secret), role, vehicle_id)
     return f"{_PREFIX}{key_id}_{secret}"
 
 
-def verify_key(engine: Engine, key: str) -> Principal | None:
-    """The principal of `key`, or None when it is malformed or unknown."""
-    if not key.startswith(_PREFIX):
+def _split(key: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
+    if not key.startswith(_PREFIX) or len(key) > 200:
         return None
     key_id, sep, secret = key[len(_PREFIX) :].partition("_")
-    if not sep or not key_id or not secret:
+    if not sep or not key_id or not secret or not key_id.isalnum() or len(key_id) > 32:
         return None
-    with reading(engine) as session:
-        row = session.get(ApiKey, key_id)
-    if row is None or not hmac.compare_digest(row.secret_sha256, _digest(key_id, secret)):
+    return key_id, secret
+
+
+def verify_key(engine: Engine, key: str) -> Principal | None:
+    """The principal of `key`, or None when it is malformed, unknown or revoked."""
+    parts = _split(key)
+    if parts is None:
+        return None
+    row = key_row(engine, parts[0])
+    if row is None or is_revoked(row):
+        return None
+    if not hmac.compare_digest(row.secret_sha256, _digest(*parts)):
         return None
     return Principal(key_id=row.key_id, role=row.role, vehicle_id=row.vehicle_id)
 
 
-class KeyCache:
-    """Keys verified in the last `ttl_s` seconds, by digest, so reads skip the key lookup."""
+class FailedAuthLimiter:
+    """Rate limit of failed authentications, per key and per client address.
 
-    def __init__(self, ttl_s: float = 30.0) -> None:
-        self.ttl_s = ttl_s
-        self._seen: dict[str, tuple[float, Principal]] = {}
+    A key that failed `auth_key_failures` times within `auth_window_s` is refused with 429
+    without a database look-up (a phone retrying a revoked key). An address whose failures
+    used more than `auth_address_keys` distinct keys in the window gets 429 instead of 401
+    for each further failure (someone guessing keys). A valid key is never refused, so the
+    other drivers of a station behind the same address keep working.
+    """
 
-    def get(self, key: str) -> Principal | None:
-        """The cached principal of `key`, if verified recently."""
-        hit = self._seen.get(hashlib.sha256(key.encode()).hexdigest())
-        return hit[1] if hit and hit[0] > time.monotonic() else None
+    def __init__(self, limits: Limits) -> None:
+        self.window_s = limits.auth_window_s
+        self.per_key = limits.auth_key_failures
+        self.per_address = limits.auth_address_keys
+        self._key_failures: dict[str, list[float]] = {}
+        self._address_keys: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
 
-    def put(self, key: str, principal: Principal) -> None:
-        """Remember a verified key."""
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        self._seen[digest] = (time.monotonic() + self.ttl_s, principal)
+    def check(self, digest: str) -> None:
+        """Raise RateLimited (429) when this key failed too often to be tried now."""
+        now = time.monotonic()
+        with self._lock:
+            failures = [t for t in self._key_failures.get(digest, []) if t > now - self.window_s]
+        if len(failures) >= self.per_key:
+            wait = failures[-self.per_key] + self.window_s - now
+            raise RateLimited("this key failed too often; it is refused for now", int(wait) + 1)
+
+    def failed(self, address: str, digest: str) -> RateLimited | None:
+        """Record a failed authentication; the 429 to answer when the address is limited."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._key_failures) > _MAX_TRACKED or len(self._address_keys) > _MAX_TRACKED:
+                self._key_failures.clear()
+                self._address_keys.clear()
+            failures = self._key_failures.setdefault(digest, [])
+            failures.append(now)
+            del failures[: -self.per_key]
+            tried = self._address_keys.setdefault(address, {})
+            for old in [d for d, t in tried.items() if t <= now - self.window_s]:
+                del tried[old]
+            tried[digest] = now
+            if len(tried) <= self.per_address:
+                return None
+            wait = min(tried.values()) + self.window_s - now
+        return RateLimited("too many failed keys from this address; slow down", int(wait) + 1)
 
 
-def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A FastAPI dependency admitting a valid bearer key of one of `roles` (401 / 403)."""
+def bearer_key(authorization: str) -> str:
+    """The key of an `Authorization: Bearer KEY` header value (401 when absent)."""
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("missing API key: send Authorization: Bearer KEY")
+    return key.strip()
 
-    async def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise HTTPException(
-                401,
-                "missing API key: send Authorization: Bearer KEY",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        key = key.strip()
-        cache: KeyCache = request.app.state.key_cache
-        principal = cache.get(key)
-        if principal is None:
-            principal = await run_in_threadpool(verify_key, request.app.state.engine, key)
-            if principal is not None:
-                cache.put(key, principal)
-        if principal is None:
-            raise HTTPException(401, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+
+async def authenticate(
+    engine: Engine, limiter: FailedAuthLimiter, authorization: str, address: str
+) -> Principal:
+    """The principal of a request's Authorization header: 401 invalid, 429 rate-limited."""
+    key = bearer_key(authorization)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    limiter.check(digest)
+    principal = await run_in_threadpool(verify_key, engine, key) if _split(key) else None
+    if principal is None:
+        limited = limiter.failed(address, digest)
+        raise limited or Unauthorized("invalid or revoked API key")
+    return principal
+
+
+_bearer = HTTPBearer(auto_error=False, description="an API key: `ruraldispatch keys create`")
+
+
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting callers of `roles` (403 otherwise); api.gate authenticated them."""
+
+    async def dependency(
+        request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> Principal:
+        principal = getattr(request.state, "principal", None)
+        if not isinstance(principal, Principal):
+            raise Unauthorized("missing API key: send Authorization: Bearer KEY")
         if principal.role not in roles:
-            raise HTTPException(
-                403, f"role {principal.role} may not do this (needs {' or '.join(roles)})"
-            )
+            raise Forbidden(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
         return principal
 
     return dependency

@@ -1,27 +1,66 @@
-"""Command-line commands of the HTTP service: `serve` and `keys create`."""
+"""Command-line commands of the HTTP service: `serve` and `keys create|list|revoke`."""
 
 from __future__ import annotations
 
 import typer
+from sqlalchemy.engine import Engine
 
 from api.db import default_db_url
 
 DB_HELP = "database URL (default: $RURALDISPATCH_DB or sqlite:///./ruraldispatch.sqlite3)"
 
 
+def _open_db(url: str) -> Engine:
+    """An engine on a migrated database at `url`; a wrong URL or an unreachable database
+    ends the command with one line and exit code 2."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    from api.db import make_engine
+    from api.migrate import migrate
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = "(unparsable URL)"
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        return engine
+    except (ArgumentError, NoSuchModuleError, DBAPIError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        why = reason[0] if reason else type(exc).__name__
+        typer.echo(f"error: cannot open the database {shown}: {why}", err=True)
+        raise typer.Exit(2) from None
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", help="interface to listen on"),
     port: int = typer.Option(8000, help="TCP port"),
     db: str = typer.Option(None, help=DB_HELP),
-    solvers: int = typer.Option(1, help="plan jobs solved at the same time (one process each)"),
+    solvers: int = typer.Option(None, help="plan jobs solved at the same time (one process each)"),
+    limit: list[str] = typer.Option(  # noqa: B008
+        [], help="change a limit: NAME=VALUE (README: Limits), repeatable"
+    ),
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
+    import logging
+
     import uvicorn
 
     from api.app import create_app
+    from api.limits import Limits
 
-    app = create_app(db or default_db_url(), max_workers=solvers)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        limits = Limits().with_settings([*limit, *([f"solvers={solvers}"] if solvers else [])])
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    url = db or default_db_url()
+    engine = _open_db(url)
+    engine.dispose()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    uvicorn.run(create_app(url, limits=limits), host=host, port=port, log_level="info")
 
 
 def create(
@@ -31,12 +70,9 @@ def create(
 ) -> None:
     """Create an API key; the key is printed once, as the last line."""
     from api.auth import create_key
-    from api.db import make_engine
-    from api.migrate import migrate
 
-    engine = make_engine(db or default_db_url())
+    engine = _open_db(db or default_db_url())
     try:
-        migrate(engine)
         key = create_key(engine, role, vehicle)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -47,11 +83,48 @@ def create(
     typer.echo(key)
 
 
+def list_(db: str = typer.Option(None, help=DB_HELP)) -> None:
+    """List keys: id, role, vehicle, created, revoked (never the secrets)."""
+    from api.key_store import list_keys
+
+    engine = _open_db(db or default_db_url())
+    try:
+        keys = list_keys(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"{'key id':<16}  {'role':<10}  {'vehicle':<16}  {'created':<25}  revoked")
+    for k in keys:
+        typer.echo(
+            f"{k.key_id:<16}  {k.role:<10}  {k.vehicle_id or '-':<16}  {k.created_at:<25}  "
+            f"{k.revoked_at or '-'}"
+        )
+
+
+def revoke(
+    key_id: str = typer.Argument(..., help="the key id (`keys list`; rdk_<key id>_...)"),
+    db: str = typer.Option(None, help=DB_HELP),
+) -> None:
+    """Revoke a key: it fails from its next request on, also on a running server."""
+    from api.key_store import revoke_key
+
+    engine = _open_db(db or default_db_url())
+    try:
+        done = revoke_key(engine, key_id.removeprefix("rdk_").split("_")[0])
+    finally:
+        engine.dispose()
+    if not done:
+        typer.echo(f"error: no active key {key_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"revoked key {key_id}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `serve` and `keys create` to the project's command line."""
+    """Add `serve` and `keys create|list|revoke` to the project's command line."""
     app.command("serve")(serve)
     keys = typer.Typer(help="API keys (stored hashed)", no_args_is_help=True)
     keys.command("create")(create)
+    keys.command("list")(list_)
+    keys.command("revoke")(revoke)
     app.add_typer(keys, name="keys")
 
 

@@ -1,7 +1,9 @@
-"""Shared per-process state of the HTTP service: engine, workspace, caches of finished plans.
+"""What handlers get through `Depends`: the engine, the workspace, the job manager, limits,
+and caches of what is derived from finished plans.
 
 A done plan never changes, so what is derived from it (parsed JSON, route sheets, town KPIs)
-is cached; read handlers answer cache hits on the event loop without a thread hop.
+is cached; read handlers answer cache hits on the event loop without a thread hop. Every
+provider here is `async` for the same reason (FastAPI runs plain functions in a thread).
 """
 
 from __future__ import annotations
@@ -10,33 +12,55 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.db import PlanJob, reading
+from api.errors import Conflict, NotFound
+from api.jobs import JobManager
+from api.limits import Limits
+from api.plan_store import get_job
+from dispatch.workspace import Workspace
 
 if TYPE_CHECKING:
-    from dispatch.service import Workspace
+    from api.db import PlanJob
 
 T = TypeVar("T")
 _ws_lock = threading.Lock()
+_ws: list[Workspace] = []
 
 
 def workspace() -> Workspace:
-    """The embedded county workspace, loaded once per process on first use."""
-    from dispatch.service import Workspace
-
+    """The embedded county workspace, loaded once per process on first use (blocking)."""
     with _ws_lock:
-        return Workspace.default()
+        if not _ws:
+            _ws.append(Workspace.default())
+        return _ws[0]
 
 
-def engine_of(request: Request) -> Engine:
+async def current_workspace() -> Workspace:
+    """The workspace; its first load runs in a worker thread."""
+    return _ws[0] if _ws else await run_in_threadpool(workspace)
+
+
+async def engine_of(request: Request) -> Engine:
     """The app's database engine."""
     engine: Engine = request.app.state.engine
     return engine
+
+
+async def jobs_of(request: Request) -> JobManager:
+    """The app's plan-job manager."""
+    manager: JobManager = request.app.state.jobs
+    return manager
+
+
+async def limits_of(request: Request) -> Limits:
+    """The app's runtime limits."""
+    limits: Limits = request.app.state.limits
+    return limits
 
 
 class Lru:
@@ -63,28 +87,44 @@ class Lru:
                 self._items.popitem(last=False)
 
 
-async def memo(request: Request, key: Hashable, compute: Callable[[], T]) -> T:
-    """`compute()` (run in a worker thread) cached under `key` in the app's result cache."""
-    cache: Lru = request.app.state.results
-    hit = cache.get(key)
-    if hit is not None:
-        return hit
-    value = await run_in_threadpool(compute)
-    cache.put(key, value)
-    return value
+class Caches:
+    """Parsed done plans and results derived from them (sheets, KPIs, network points)."""
+
+    def __init__(self) -> None:
+        self.plans = Lru(8)
+        self.results = Lru(512)
+
+    async def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` (run in a worker thread) cached under `key`."""
+        hit = self.results.get(key)
+        if hit is not None:
+            return hit
+        value = await run_in_threadpool(compute)
+        self.results.put(key, value)
+        return value
+
+    def done_plan(self, engine: Engine, plan_id: str) -> tuple[PlanJob, dict[str, Any]]:
+        """The job row and parsed plan of a done job; 404 unknown, 409 not done."""
+        job = get_job(engine, plan_id)
+        if job is None:
+            raise NotFound(f"no plan {plan_id}")
+        if job.status != "done" or job.plan_json is None:
+            raise Conflict(f"plan {plan_id} is {job.status}, not done")
+        plan = self.plans.get(plan_id)
+        if plan is None:
+            plan = json.loads(job.plan_json)
+            self.plans.put(plan_id, plan)
+        return job, plan
 
 
-def done_plan(request: Request, plan_id: str) -> tuple[PlanJob, dict[str, Any]]:
-    """The job row and parsed plan of a done job; 404 unknown, 409 not done."""
-    with reading(engine_of(request)) as session:
-        job = session.get(PlanJob, plan_id)
-    if job is None:
-        raise HTTPException(404, f"no plan {plan_id}")
-    if job.status != "done" or job.plan_json is None:
-        raise HTTPException(409, f"plan {plan_id} is {job.status}, not done")
-    cache: Lru = request.app.state.plans
-    plan = cache.get(plan_id)
-    if plan is None:
-        plan = json.loads(job.plan_json)
-        cache.put(plan_id, plan)
-    return job, plan
+async def caches_of(request: Request) -> Caches:
+    """The app's caches."""
+    caches: Caches = request.app.state.caches
+    return caches
+
+
+EngineDep = Annotated[Engine, Depends(engine_of)]
+WorkspaceDep = Annotated[Workspace, Depends(current_workspace)]
+JobsDep = Annotated[JobManager, Depends(jobs_of)]
+LimitsDep = Annotated[Limits, Depends(limits_of)]
+CachesDep = Annotated[Caches, Depends(caches_of)]

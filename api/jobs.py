@@ -1,116 +1,67 @@
-"""Plan jobs: solves run in worker processes, their progress and result go to the database.
+"""Plan jobs: solves run in worker process trees, their progress and result go to the database.
 
-One supervisor thread per server starts queued jobs (at most `max_workers` at a time), each in
-a fresh `python -m api.plan_worker` process (no fork of the threaded server, no re-import of
-its main script), and reaps them. A worker writes progress (throttled) and its result itself,
-always guarded by `status = 'running'`, so a job cancelled or failed meanwhile is never
-overwritten. A worker whose server dies (even by kill -9) exits within a second.
+One supervisor thread per server starts queued jobs (at most `Limits.solvers` at a time),
+each in a fresh `python -m api.worker plan` process that leads its own process group (no
+fork of the threaded server, no re-import of its main script), and reaps them. A worker
+writes progress (throttled) and its result itself, always guarded by `status = 'running'`,
+so a job cancelled or failed meanwhile is never overwritten.
 
-Rules: a worker that dies (signal, segfault, out of memory) marks its job failed with the
-reason; DELETE terminates the worker and marks the job cancelled. At start-up, jobs left
-queued or running by a previous server process are marked **failed** with reason
-"server restarted" (they are not re-queued: the dispatcher decides whether to start again).
+Each job's whole process tree is watched: its resident memory (summed over the tree) may not
+pass `Limits.job_memory_mb`, and it may not run longer than its hard stop
+(`Limits.job_hard_stop_s(time_limit_s)`). Passing either kills the process group and fails
+the job with that reason; the server keeps serving. When the server dies (even by kill -9)
+every worker group dies within a second: each worker's leader waits on a pipe the server
+holds open (api.worker).
+
+Rules: a worker that dies (signal, segfault) marks its job failed with the reason; DELETE
+kills the worker's group and marks the job cancelled. At start-up, jobs left queued or
+running by a previous server process are marked **failed** with reason "server restarted"
+(they are not re-queued: the dispatcher decides whether to start again).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import traceback
-import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+import psutil
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from api.db import ParcelRow, PlanJob, iso_utc, make_engine, reading, utcnow, writing
+from api import plan_store
+from api.db import ParcelRow, PlanJob, make_engine, reading, utcnow
+from api.errors import DB_OUTAGE, ONCE, database_unavailable
+from api.limits import Limits
 
-ACTIVE = ("queued", "running")
+log = logging.getLogger("ruraldispatch.jobs")
+
 RESTART_REASON = "server restarted before the job finished; start it again"
+STOP_REASON = "server stopped before the job finished; start it again"
 _PROGRESS_EVERY_S = 0.5
+_LOOP_S = 0.25
+
+#: Environment variable handing the database URL to a worker (kept out of `ps` output).
+WORKER_DB_ENV = "RURALDISPATCH_WORKER_DB"
 
 
-def new_plan_id() -> str:
-    """A fresh plan id."""
-    return "p_" + uuid.uuid4().hex[:16]
+@dataclass
+class _Running:
+    """A running job's worker process (leader of its group) and its limits."""
 
-
-def create_job(
-    engine: Engine,
-    *,
-    date: dt.date,
-    request: Mapping[str, Any],
-    fleet_toml: str | None,
-    version_of: str | None = None,
-) -> str:
-    """Insert a queued job and return its plan id."""
-    plan_id = new_plan_id()
-    with writing(engine) as session:
-        session.add(
-            PlanJob(
-                plan_id=plan_id,
-                date=date,
-                status="queued",
-                progress=0.0,
-                request=dict(request),
-                fleet_toml=fleet_toml,
-                version_of=version_of,
-            )
-        )
-    return plan_id
-
-
-def job_head(job: PlanJob) -> dict[str, Any]:
-    """The status fields of a job (no plan)."""
-    head: dict[str, Any] = {
-        "plan_id": job.plan_id,
-        "date": job.date.isoformat(),
-        "status": job.status,
-        "progress": round(job.progress, 4),
-        "best_cost_fen": job.best_cost_fen,
-        "created_at": iso_utc(job.created_at),
-        "started_at": iso_utc(job.started_at) if job.started_at else None,
-        "finished_at": iso_utc(job.finished_at) if job.finished_at else None,
-        "manifest_ids": job.request.get("manifest_ids", []),
-        "time_limit_s": job.request.get("time_limit_s"),
-        "mode": job.request.get("mode"),
-    }
-    if job.version_of:
-        head["version_of"] = job.version_of
-    if job.error:
-        head["error"] = job.error
-    return head
-
-
-def fail_abandoned(engine: Engine) -> int:
-    """Mark jobs left queued/running by a previous server process failed; how many."""
-    with writing(engine) as session:
-        result = session.execute(
-            update(PlanJob)
-            .where(PlanJob.status.in_(ACTIVE))
-            .values(status="failed", error=RESTART_REASON, finished_at=utcnow())
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _finish(engine: Engine, plan_id: str, **values: Any) -> bool:
-    """Set `values` on a running job; False when it is no longer running."""
-    with writing(engine) as session:
-        result = session.execute(
-            update(PlanJob)
-            .where(PlanJob.plan_id == plan_id, PlanJob.status == "running")
-            .values(**values)
-        )
-        return bool(getattr(result, "rowcount", 0))
+    proc: subprocess.Popen[bytes]
+    deadline: float  # time.monotonic()
+    hard_stop_s: float
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -124,179 +75,210 @@ def _exit_reason(exitcode: int | None) -> str:
     return f"the solver process ended without a result (exit code {exitcode})"
 
 
-class JobManager:
-    """Starts queued jobs in worker processes, reaps them, cancels them."""
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory (bytes) of process `pid` and all its descendants; 0 if gone."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
 
-    def __init__(self, engine: Engine, db_url: str, max_workers: int = 1) -> None:
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group led by `pid` (a worker and everything it started)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class JobManager:
+    """Starts queued jobs in worker process groups, watches, reaps and cancels them."""
+
+    def __init__(self, engine: Engine, db_url: str, limits: Limits | None = None) -> None:
         self.engine = engine
         self.db_url = db_url
-        self.max_workers = max(1, max_workers)
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.limits = limits or Limits()
+        self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lifeline: tuple[int, int] | None = None
+
+    @property
+    def lifeline_fd(self) -> int:
+        """Read end of the pipe workers watch: it reads end-of-file when this server is gone."""
+        assert self._lifeline is not None, "the job manager is not started"
+        return self._lifeline[0]
 
     def start(self) -> None:
         """Fail jobs a previous process left behind, then start the supervisor thread."""
-        fail_abandoned(self.engine)
+        plan_store.fail_abandoned(self.engine, RESTART_REASON)
+        self._lifeline = os.pipe()  # only this process holds the write end
         self._thread = threading.Thread(target=self._loop, name="plan-jobs", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the supervisor; running workers are terminated and their jobs failed."""
+        """Stop the supervisor; running workers are killed and their jobs failed."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         with self._lock:
-            procs = dict(self._procs)
-            self._procs.clear()
-        for plan_id, proc in procs.items():
-            _finish(
-                self.engine,
-                plan_id,
-                status="failed",
-                error="server stopped before the job finished; start it again",
-                finished_at=utcnow(),
-            )
-            proc.terminate()
-            proc.wait(timeout=10)
+            running = dict(self._running)
+            self._running.clear()
+        for plan_id, job in running.items():
+            try:
+                plan_store.fail(self.engine, plan_id, STOP_REASON)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+            kill_group(job.proc.pid)
+            job.proc.wait(timeout=10)
+        if self._lifeline is not None:
+            for fd in self._lifeline:
+                os.close(fd)
+            self._lifeline = None
 
     def notify(self) -> None:
         """Wake the supervisor: a job was queued."""
         self._wake.set()
 
     def worker_pid(self, plan_id: str) -> int | None:
-        """Process id of the worker running `plan_id`, if any."""
+        """Process id of the worker (its group leader) running `plan_id`, if any."""
         with self._lock:
-            proc = self._procs.get(plan_id)
-        return proc.pid if proc is not None else None
+            job = self._running.get(plan_id)
+        return job.proc.pid if job is not None else None
 
     def cancel(self, plan_id: str) -> bool:
-        """Cancel a queued or running job (its worker is terminated); False if not active."""
-        with writing(self.engine) as session:
-            result = session.execute(
-                update(PlanJob)
-                .where(PlanJob.plan_id == plan_id, PlanJob.status.in_(ACTIVE))
-                .values(status="cancelled", finished_at=utcnow())
-            )
-            cancelled = bool(getattr(result, "rowcount", 0))
+        """Cancel a queued or running job (its process group is killed); False if not active."""
+        cancelled = plan_store.cancel(self.engine, plan_id)
         if cancelled:
             with self._lock:
-                proc = self._procs.get(plan_id)
-            if proc is not None:
-                proc.terminate()
+                job = self._running.get(plan_id)
+            if job is not None:
+                kill_group(job.proc.pid)
             self._wake.set()
         return cancelled
 
     def _loop(self) -> None:
-        """Reap finished workers and start queued jobs until stopped."""
+        """Watch, reap and start jobs until stopped; a database outage is logged, not fatal."""
         while not self._stop.is_set():
             try:
+                self._watch()
                 self._reap()
                 self._launch()
-            except Exception:  # the supervisor must outlive a database hiccup
-                traceback.print_exc()
-            self._wake.wait(timeout=0.25)
+            except Exception as exc:  # the supervisor must outlive a database outage
+                if database_unavailable(exc):
+                    DB_OUTAGE.note(exc)
+                else:
+                    ONCE.error_id(exc)
+                self._stop.wait(1.0)
+            self._wake.wait(timeout=_LOOP_S)
             self._wake.clear()
+
+    def _watch(self) -> None:
+        """Stop jobs past their hard stop or memory cap: kill the group, fail the job."""
+        cap = self.limits.job_memory_mb * 1024 * 1024
+        now = time.monotonic()
+        with self._lock:
+            running = list(self._running.items())
+        for plan_id, job in running:
+            if job.proc.poll() is not None:
+                continue
+            reason = None
+            if now > job.deadline:
+                reason = (
+                    f"the job ran past its hard stop of {job.hard_stop_s:.0f} s "
+                    f"({self.limits.job_overhead_s:g} s + {self.limits.job_time_factor:g} x "
+                    "its time limit) and was stopped"
+                )
+            else:
+                rss = tree_rss_bytes(job.proc.pid)
+                if rss > cap:
+                    reason = (
+                        f"the job used {rss / 2**20:.0f} MB of memory, more than its cap of "
+                        f"{self.limits.job_memory_mb} MB, and was stopped"
+                    )
+            if reason is not None:
+                plan_store.fail(self.engine, plan_id, reason + "; the server is fine")
+                kill_group(job.proc.pid)
 
     def _reap(self) -> None:
         """Join exited workers; a job still 'running' after its worker exited has failed."""
         with self._lock:
-            done = [(pid, p) for pid, p in self._procs.items() if p.poll() is not None]
+            done = [(pid, j.proc) for pid, j in self._running.items() if j.proc.poll() is not None]
             for plan_id, _ in done:
-                del self._procs[plan_id]
+                del self._running[plan_id]
         for plan_id, proc in done:
-            _finish(
-                self.engine,
-                plan_id,
-                status="failed",
-                error=_exit_reason(proc.returncode),
-                finished_at=utcnow(),
-            )
+            kill_group(proc.pid)  # anything the worker left behind
+            plan_store.fail(self.engine, plan_id, _exit_reason(proc.returncode))
 
     def _launch(self) -> None:
         """Claim the oldest queued jobs while worker slots are free and start them."""
         while not self._stop.is_set():
             with self._lock:
-                if len(self._procs) >= self.max_workers:
+                if len(self._running) >= max(1, self.limits.solvers):
                     return
-            with writing(self.engine) as session:
-                job = session.scalars(
-                    select(PlanJob)
-                    .where(PlanJob.status == "queued")
-                    .order_by(PlanJob.created_at, PlanJob.plan_id)
-                    .limit(1)
-                ).first()
-                if job is None:
-                    return
-                job.status = "running"
-                job.started_at = utcnow()
-                plan_id = job.plan_id
+            claimed = plan_store.claim_next(self.engine)
+            if claimed is None:
+                return
+            plan_id, time_limit_s = claimed
+            assert self._lifeline is not None
             try:
                 with self._lock:
-                    proc = _spawn_worker(self.db_url, plan_id)
-                    self._procs[plan_id] = proc
+                    proc = _spawn_worker(self.db_url, plan_id, self._lifeline[0])
+                    hard_stop = self.limits.job_hard_stop_s(time_limit_s)
+                    self._running[plan_id] = _Running(proc, time.monotonic() + hard_stop, hard_stop)
             except OSError as exc:
-                _finish(
-                    self.engine,
-                    plan_id,
-                    status="failed",
-                    error=f"could not start a solver process: {exc}",
-                    finished_at=utcnow(),
-                )
+                plan_store.fail(self.engine, plan_id, f"could not start a solver process: {exc}")
                 continue
-            with writing(self.engine) as session:
-                session.execute(
-                    update(PlanJob).where(PlanJob.plan_id == plan_id).values(worker_pid=proc.pid)
-                )
+            plan_store.set_worker(self.engine, plan_id, proc.pid)
 
 
-#: Environment variable handing the database URL to a worker (kept out of `ps` output).
-WORKER_DB_ENV = "RURALDISPATCH_WORKER_DB"
-
-
-def _spawn_worker(db_url: str, plan_id: str) -> subprocess.Popen[bytes]:
-    """Start `python -m api.plan_worker PLAN_ID SERVER_PID` for one job."""
-    package_root = str(Path(__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    env = {
-        **os.environ,
-        WORKER_DB_ENV: db_url,
-        "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
-    }
+def _spawn_worker(db_url: str, plan_id: str, lifeline_fd: int) -> subprocess.Popen[bytes]:
+    """Start `python -m api.worker plan PLAN_ID LIFELINE_FD` as a new process group."""
     return subprocess.Popen(
-        [sys.executable, "-m", "api.plan_worker", plan_id, str(os.getpid())],
-        env=env,
+        worker_command("plan", plan_id, lifeline_fd),
+        env=worker_env({WORKER_DB_ENV: db_url}),
         stdin=subprocess.DEVNULL,
+        pass_fds=(lifeline_fd,),
+        start_new_session=True,
     )
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Exit the worker when the server that started it is gone (e.g. killed with -9)."""
-    while os.getppid() == parent_pid:
-        time.sleep(0.5)
-    os._exit(3)
+def worker_command(kind: str, arg: str, lifeline_fd: int) -> list[str]:
+    """The command line of a solver worker (api.worker)."""
+    return [sys.executable, "-m", "api.worker", kind, arg, str(lifeline_fd)]
 
 
-def run_job(db_url: str, plan_id: str, parent_pid: int) -> None:
-    """Worker process body: load the job's parcels and fleet, solve, store plan or error."""
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+def worker_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """A worker's environment: ours, this package importable, plus `extra`."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **os.environ,
+        **extra,
+        "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
+    }
+
+
+def run_job(db_url: str, plan_id: str) -> None:
+    """Worker body: load the job's parcels and fleet, solve, store plan or error."""
     engine = make_engine(db_url, pooled=False)
     try:
         plan = _solve(engine, plan_id)
     except Exception as exc:
-        _finish(
-            engine,
-            plan_id,
-            status="failed",
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=utcnow(),
-        )
+        plan_store.fail(engine, plan_id, f"{type(exc).__name__}: {exc}")
         return
     cost = plan.get("kpis", {}).get("cost_fen")
-    _finish(
+    plan_store.finish(
         engine,
         plan_id,
         status="done",
@@ -354,7 +336,7 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
     return plan
 
 
-def _events(session: Session, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _events(session: Any, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Re-plan events as the facade takes them: late_parcels get their tracking numbers."""
     out = []
     for event in events:
@@ -387,9 +369,4 @@ class _Progress:
         values: dict[str, Any] = {"progress": max(0.0, min(1.0, float(fraction)))}
         if best_cost_fen is not None:
             values["best_cost_fen"] = int(best_cost_fen)
-        with writing(self.engine) as session:
-            session.execute(
-                update(PlanJob)
-                .where(PlanJob.plan_id == self.plan_id, PlanJob.status == "running")
-                .values(**values)
-            )
+        plan_store.report_progress(self.engine, self.plan_id, values)

@@ -18,6 +18,8 @@ from api.db import Manifest, ParcelRow, iso_utc, reading, writing
 from dispatch.parcel import InputError, ManifestError, Parcel
 
 _CHUNK = 500
+#: Attempts of an upload that keeps losing races to concurrent uploads.
+_RACE_RETRIES = 5
 _FIELDS = [f.name for f in dataclasses.fields(Parcel)]
 _PARCELS = cast(Table, ParcelRow.__table__)  # Core insert: several times faster than the ORM
 
@@ -108,41 +110,55 @@ def store_manifest(
 
     The same bytes again return the stored manifest with created False. The manifest's date is
     `date`, else the earliest due date of its parcels. Raises ManifestError (nothing stored)
-    when it has no parcels or a tracking number is already stored for that date.
+    when it has no parcels or a tracking number is already stored for that date. Of several
+    concurrent uploads sharing tracking numbers exactly one is stored; the others get the
+    ManifestError naming their rows.
     """
     sha = content_hash(data)
     if not parcels:
         raise ManifestError([InputError(filename, 0, "tracking_no", "the manifest has no parcels")])
     day = date or min(p.due_date for p in parcels)
-    try:
-        with writing(engine) as session:
-            existing = session.scalars(
-                select(Manifest).where(Manifest.content_sha256 == sha)
-            ).first()
-            if existing is not None:
-                return manifest_info(existing), False
-            errors = _clashes(session, day, parcels, filename)
-            if errors:
-                raise ManifestError(errors)
-            m = Manifest(
-                manifest_id=f"m_{sha[:16]}",
-                content_sha256=sha,
-                filename=filename[:255],
-                carrier=_carrier(parcels),
-                date=day,
-                parcels=len(parcels),
-                size_bytes=len(data),
-            )
-            session.add(m)
-            session.flush()
-            session.execute(insert(_PARCELS), [_row(m.manifest_id, day, p) for p in parcels])
-            return manifest_info(m), True
-    except IntegrityError:
-        # A concurrent upload of the same bytes (or clashing numbers) won the race.
-        found = find_manifest(engine, sha)
-        if found is None:
-            raise
-        return found, False
+    for _attempt in range(_RACE_RETRIES):
+        try:
+            return _store_once(engine, sha, data, filename, parcels, day)
+        except IntegrityError:
+            # A concurrent upload committed first: the same bytes (answer with it), or
+            # clashing tracking numbers (the next attempt's check names the rows).
+            found = find_manifest(engine, sha)
+            if found is not None:
+                return found, False
+    raise RuntimeError(f"{filename}: storing kept clashing with concurrent uploads")
+
+
+def _store_once(
+    engine: Engine,
+    sha: str,
+    data: bytes,
+    filename: str,
+    parcels: Sequence[Parcel],
+    day: dt.date,
+) -> tuple[dict[str, Any], bool]:
+    """One attempt of store_manifest in one transaction."""
+    with writing(engine) as session:
+        existing = session.scalars(select(Manifest).where(Manifest.content_sha256 == sha)).first()
+        if existing is not None:
+            return manifest_info(existing), False
+        errors = _clashes(session, day, parcels, filename)
+        if errors:
+            raise ManifestError(errors)
+        m = Manifest(
+            manifest_id=f"m_{sha[:16]}",
+            content_sha256=sha,
+            filename=filename[:255],
+            carrier=_carrier(parcels),
+            date=day,
+            parcels=len(parcels),
+            size_bytes=len(data),
+        )
+        session.add(m)
+        session.flush()
+        session.execute(insert(_PARCELS), [_row(m.manifest_id, day, p) for p in parcels])
+        return manifest_info(m), True
 
 
 def _row(manifest_id: str, date: dt.date, p: Parcel) -> dict[str, Any]:

@@ -51,7 +51,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(db_url: str) -> Iterator[tuple[str, int]]:
+def serve_on_loopback(db_url: str) -> Iterator[tuple[str, int]]:
     """The API server in a subprocess; yields its base URL and port."""
     port = _free_port()
     proc = subprocess.Popen(
@@ -182,7 +182,7 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s:
         big = _manifest(folder, parcels, 1, DAY)
         small = _manifest(folder, 300, 2, SMALL_DAY)
         with (
-            _server(db_url) as (base, port),
+            serve_on_loopback(db_url) as (base, port),
             httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
             ) as c,

@@ -149,6 +149,13 @@ _TYPE_KEYS = {
     "range_km",
     "recharge_min",
 }
+#: Bounds that keep a fleet file's numbers finite and its size sane: any number at most
+#: MAX_NUMBER (so kg -> g and m3 -> ml stay exact integers), at most MAX_GROUP vehicles per
+#: `count`, MAX_TRIPS trips per vehicle and MAX_VEHICLES vehicles in all.
+MAX_NUMBER = 1e9
+MAX_GROUP = 1000
+MAX_TRIPS = 24
+MAX_VEHICLES = 10_000
 _TOP_KEYS = {"settings", "types", "vehicles", "station_default", "station_cold", "stations"}
 _GROUP_KEYS = {"type", "count", "shift", "max_trips"}
 
@@ -195,6 +202,8 @@ def load_fleet_text(
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FleetError([InputError(source, 0, "toml", str(exc))]) from None
+    except RecursionError:
+        raise FleetError([InputError(source, 0, "toml", "nested too deeply")]) from None
     reader.unknown(doc, _TOP_KEYS, "")
     settings = reader.settings(reader.table(doc.get("settings", {}), "settings"))
     types: dict[str, VehicleType] = {}
@@ -208,6 +217,8 @@ def load_fleet_text(
     vehicles: list[FleetVehicle] = []
     for i, entry in enumerate(reader.array(doc.get("vehicles", []), "vehicles")):
         vehicles += reader.vehicles(entry, f"vehicles[{i}]", types, known if station_ids else None)
+        if len(vehicles) > MAX_VEHICLES:
+            break
     default = reader.table(doc.get("station_default", {}), "station_default")
     cold = reader.table(doc.get("station_cold", {}), "station_cold")
     overrides: dict[str, dict[str, object]] = {}
@@ -228,8 +239,12 @@ def load_fleet_text(
         reader.unknown(body, {"vehicles", "shift", "max_trips"}, key)
     sections = [("station_default", default), ("station_cold", cold)]
     sections += [(f"stations[id={sid}]", body) for sid, body in overrides.items()]
+    checked = 0
     for key, body in sections:  # checked even where no station uses them
-        reader.station_vehicles("000000000", body, default, key, types, {})
+        checked += len(reader.station_vehicles("000000000", body, default, key, types, {}))
+        if checked > MAX_VEHICLES:
+            reader.error(key, f"more than {MAX_VEHICLES} vehicles")
+            break
     for sid in station_ids:
         body = overrides.get(sid, default)
         key = f"stations[id={sid}]" if sid in overrides else "station_default"
@@ -237,6 +252,10 @@ def load_fleet_text(
         vehicles += reader.station_vehicles(sid, body, default, key, types, counters)
         if sid in cold_station_ids:
             vehicles += reader.station_vehicles(sid, cold, default, "station_cold", types, counters)
+        if len(vehicles) > MAX_VEHICLES:
+            break
+    if len(vehicles) > MAX_VEHICLES:
+        reader.error("vehicles", f"more than {MAX_VEHICLES} vehicles")
     seen: set[str] = set()
     for v in vehicles:
         if v.vehicle_id in seen:
@@ -284,8 +303,9 @@ class _FleetReader:
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
             self.error(f"{key}.{name}", f"expected a number, got {value!r}")
             return None
-        if value < 0 or (positive and value <= 0) or value == float("inf"):
-            self.error(f"{key}.{name}", f"must be {'> 0' if positive else '>= 0'}")
+        if value < 0 or (positive and value <= 0) or value > MAX_NUMBER:
+            bound = "> 0" if positive else ">= 0"
+            self.error(f"{key}.{name}", f"must be {bound} and at most {MAX_NUMBER:.0e}")
             return None
         return float(value)
 
@@ -377,10 +397,12 @@ class _FleetReader:
             recharge_s=recharge_s,
         )
 
-    def count(self, body: Mapping[str, object], name: str, key: str, default: int) -> int:
+    def count(
+        self, body: Mapping[str, object], name: str, key: str, default: int, maximum: int
+    ) -> int:
         value = body.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.error(f"{key}.{name}", f"expected an integer >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            self.error(f"{key}.{name}", f"expected an integer from 1 to {maximum}, got {value!r}")
             return default
         return value
 
@@ -401,14 +423,17 @@ class _FleetReader:
         if depot is not None and depots is not None and depot not in depots:
             self.error(f"{key}.depot", f"{depot!r} is not the hub or a station")
         window = self.shift(body.get("shift"), f"{key}.shift")
-        max_trips = self.count(body, "max_trips", key, 1)
+        max_trips = self.count(body, "max_trips", key, 1, MAX_TRIPS)
         if "id" in body:
             if "id_prefix" in body or "count" in body:
                 self.error(f"{key}.id", "give id, or id_prefix and count, not both")
             ids = [self.text(body, "id", key)]
         else:
             prefix = self.text(body, "id_prefix", key)
-            ids = [f"{prefix}{i:02d}" for i in range(1, self.count(body, "count", key, 1) + 1)]
+            ids = [
+                f"{prefix}{i:02d}"
+                for i in range(1, self.count(body, "count", key, 1, MAX_GROUP) + 1)
+            ]
         if window is None or vtype not in types or depot is None or None in ids:
             return []
         return [
@@ -443,8 +468,8 @@ class _FleetReader:
             shift_from, shift_key = _first_with("shift", chain)
             window = self.shift(shift_from.get("shift"), f"{shift_key}.shift")
             trips_from, trips_key = _first_with("max_trips", chain)
-            max_trips = self.count(trips_from, "max_trips", trips_key, 1)
-            count = self.count(g, "count", gkey, 1)
+            max_trips = self.count(trips_from, "max_trips", trips_key, 1, MAX_TRIPS)
+            count = self.count(g, "count", gkey, 1, MAX_GROUP)
             if vtype is None or window is None:
                 continue
             letter = "R" if vtype.cold else _CLASS_LETTER[vtype.vclass]
@@ -452,6 +477,8 @@ class _FleetReader:
                 counters[letter] = counters.get(letter, 0) + 1
                 vid = f"{station_id}-{letter}{counters[letter]}"
                 out.append(FleetVehicle(vid, vtype.name, station_id, *window, max_trips))
+            if len(out) > MAX_VEHICLES:
+                break
         return out
 
 

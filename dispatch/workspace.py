@@ -13,7 +13,6 @@ from geodata.areas import ServiceAreas
 from geodata.county import County, load_county
 from geodata.matrix import TravelMatrix, TravelProfile, road_path, travel_matrix
 from geodata.network import RoadNetwork, attach_points
-from geodata.osm import load_network
 from geodata.points import ServicePoint
 from geodata.roads import synthetic_network
 
@@ -100,6 +99,8 @@ class Workspace:
 def _workspace(network: str) -> Workspace:
     county = load_county()
     if network:
+        from geodata.osm import load_network  # osmnx is imported at first use only
+
         graph = load_network(Path(network))
         source = network
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from api.limits import Limits
 from tests.api.conftest import DAY, Keys, make_client, manifest_bytes
 
 HEADER = "tracking_no,carrier,kind,point_id,lon,lat,crs,weight_kg,volume_l,cold,due_date\n"
@@ -115,7 +116,7 @@ def test_size_and_row_limits(sqlite_url: str) -> None:
         assert r.status_code == 413
         assert "200000 rows" in r.json()["detail"]
         assert _stored(client, keys) == []
-    with make_client(sqlite_url, max_rows=5) as client:
+    with make_client(sqlite_url, limits=Limits(upload_rows=5)) as client:
         keys = Keys(client)
         rows = "".join(f"T{i},c,delivery,500118001,,,,1,1,0,2026-03-05\n" for i in range(6))
         r = _post(client, keys, (HEADER + rows).encode())

@@ -4,87 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.api.conftest import DAY, manifest_bytes
+from tests.api.live import cli, new_key, server, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli_service", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@contextmanager
-def server(db_url: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`serve` in a subprocess on a free loopback port; yields (base URL, process)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli_service", "serve", "--port", str(port), "--db", db_url],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, "server exited during start-up"
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        yield base, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def _wait(c: httpx.Client, plan_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
-        job = c.get(f"/v1/plans/{plan_id}").json()
-        if job["status"] in statuses:
-            return dict(job)
-        assert time.monotonic() < deadline, job
-        time.sleep(0.3)
-
-
 def _key(db_url: str, role: str) -> str:
-    done = _cli("keys", "create", "--role", role, "--db", db_url)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    return new_key(db_url, role)
 
 
 def _worker_pid(db_url: str, plan_id: str) -> int | None:
@@ -109,7 +43,7 @@ def _gone(pid: int, within_s: float) -> bool:
 
 
 def test_morning_then_kill_9_and_restart(db_url: str, county, manifest_dir: Path) -> None:
-    assert _cli("keys", "create", "--role", "driver", "--db", db_url).returncode == 2
+    assert cli("keys", "create", "--role", "driver", "--db", db_url).returncode == 2
     key = _key(db_url, "dispatcher")
     auth = {"Authorization": f"Bearer {key}"}
     data = manifest_bytes(county, manifest_dir, 150, seed=21)
@@ -119,14 +53,14 @@ def test_morning_then_kill_9_and_restart(db_url: str, county, manifest_dir: Path
         mid = r.json()["manifest_id"]
         body = {"date": DAY.isoformat(), "manifest_ids": [mid], "time_limit_s": 2}
         plan_id = c.post("/v1/plans", json=body).json()["plan_id"]
-        done = _wait(c, plan_id, ("done", "failed"))
+        done = wait_for(c, plan_id, ("done", "failed"))
         assert done["status"] == "done", done
         route_id = done["plan"]["routes"][0]["route_id"]
         sheet = c.get(f"/v1/plans/{plan_id}/routes/{route_id}/sheet.csv")
         assert sheet.status_code == 200
         assert sheet.content
         long_id = c.post("/v1/plans", json={**body, "time_limit_s": 300}).json()["plan_id"]
-        _wait(c, long_id, ("running",))
+        wait_for(c, long_id, ("running",))
         time.sleep(0.5)
         worker = _worker_pid(db_url, long_id)
         assert worker is not None

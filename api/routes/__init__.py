@@ -1,0 +1,1 @@
+"""One router per resource: manifests, plans, sheets, fleet, network, KPIs, VROOM."""

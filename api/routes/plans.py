@@ -1,0 +1,294 @@
+"""Plan jobs: start, poll, list, cancel, re-plan after events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from api import plan_store
+from api.auth import Dispatcher, Reader
+from api.deps import CachesDep, EngineDep, JobsDep, WorkspaceDep
+from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
+from api.fleet_store import current_fleet_toml
+from api.limits import MAX_ID_CHARS
+from api.manifest_store import missing_manifests
+from api.schemas import (
+    ID_PATTERN,
+    Breakdown,
+    LateParcels,
+    PlanAccepted,
+    PlanCancelled,
+    PlanJob,
+    PlanList,
+    PlanRequest,
+    PointClosed,
+    ReplanEvent,
+    ReplanRequest,
+)
+from dispatch.workspace import Workspace
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON)
+
+LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
+PlanId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+
+_LOCATION = {
+    "Location": {"schema": {"type": "string"}, "description": "/v1/plans/{plan_id} to poll"}
+}
+_JOB_LINKS = {
+    "GetPlan": {
+        "operationId": "get_plan",
+        "parameters": {"path.plan_id": "$response.body#/plan_id"},
+        "description": "poll the job",
+    },
+    "CancelPlan": {
+        "operationId": "cancel_plan",
+        "parameters": {"path.plan_id": "$response.body#/plan_id"},
+    },
+}
+
+
+def _accepted(response: Response, plan_id: str) -> dict[str, Any]:
+    """The 202 body with a Location header."""
+    response.headers["Location"] = f"/v1/plans/{plan_id}"
+    return {"plan_id": plan_id, "status": "queued"}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=PlanAccepted,
+    operation_id="start_plan",
+    summary="Start a plan job",
+    responses={
+        202: {"headers": _LOCATION, "links": _JOB_LINKS, "description": "queued"},
+        **INVALID,
+        **BODY,
+    },
+)
+async def start_plan(
+    body: PlanRequest, _: Dispatcher, engine: EngineDep, jobs: JobsDep, response: Response
+) -> dict[str, Any]:
+    """Queue a plan job for stored manifests; poll GET /v1/plans/{plan_id}."""
+    ids = list(dict.fromkeys(body.manifest_ids))
+
+    def create() -> str:
+        missing = missing_manifests(engine, ids)
+        if missing:
+            raise Invalid.field("manifest_ids", f"unknown manifest_ids: {', '.join(missing)}")
+        return plan_store.create_job(
+            engine,
+            date=body.date,
+            request={"manifest_ids": ids, "time_limit_s": body.time_limit_s, "mode": body.mode},
+            fleet_toml=current_fleet_toml(engine),
+        )
+
+    plan_id = await run_in_threadpool(create)
+    jobs.notify()
+    return _accepted(response, plan_id)
+
+
+@router.get(
+    "",
+    response_model=PlanList,
+    operation_id="list_plans",
+    summary="List plan jobs",
+    responses=INVALID,
+)
+async def list_plans(
+    _: Reader, engine: EngineDep, date: Annotated[dt.date | None, Query()] = None
+) -> dict[str, Any]:
+    """Plan jobs (of `date` if given), newest first, without their plans."""
+    return {"plans": await run_in_threadpool(plan_store.list_jobs, engine, date)}
+
+
+@router.get(
+    "/{plan_id}",
+    response_model=PlanJob,
+    operation_id="get_plan",
+    summary="Status of a plan job, and its plan when done",
+    responses={
+        200: {
+            "links": {
+                "Replan": {
+                    "operationId": "replan_plan",
+                    "parameters": {"path.plan_id": "$response.body#/plan_id"},
+                    "requestBody": {
+                        "events": [
+                            {
+                                "type": "breakdown",
+                                "vehicle_id": "$response.body#/plan/routes/0/vehicle_id",
+                                "time_s": "$response.body#/plan/routes/0/stops/1/arrival_s",
+                            }
+                        ],
+                        "time_limit_s": 1,
+                    },
+                },
+                "RouteSheet": {
+                    "operationId": "route_sheet",
+                    "parameters": {
+                        "path.plan_id": "$response.body#/plan_id",
+                        "path.route_id": "$response.body#/plan/routes/0/route_id",
+                    },
+                },
+            }
+        },
+        **responses(NotFound),
+        **INVALID,
+    },
+)
+async def get_plan(plan_id: PlanId, _: Reader, engine: EngineDep) -> Response:
+    """Status, progress, best cost so far; `plan` (the plan JSON) once done."""
+    job = await run_in_threadpool(plan_store.get_job, engine, plan_id)
+    if job is None:
+        raise NotFound(f"no plan {plan_id}")
+    head = json.dumps(plan_store.job_head(job), ensure_ascii=False, separators=(",", ":"))
+    if job.status == "done" and job.plan_json is not None:
+        body = head[:-1] + ',"plan":' + job.plan_json + "}"  # the stored plan, not re-encoded
+    else:
+        body = head
+    return Response(body.encode(), media_type="application/json")
+
+
+@router.delete(
+    "/{plan_id}",
+    response_model=PlanCancelled,
+    operation_id="cancel_plan",
+    summary="Cancel a queued or running plan job",
+    responses={**responses(NotFound, Conflict), **INVALID},
+)
+async def cancel_plan(
+    plan_id: PlanId, _: Dispatcher, engine: EngineDep, jobs: JobsDep
+) -> dict[str, Any]:
+    """Cancel the job (its solver processes are killed); 409 when already finished."""
+    if not await run_in_threadpool(jobs.cancel, plan_id):
+        job = await run_in_threadpool(plan_store.get_job, engine, plan_id)
+        if job is None:
+            raise NotFound(f"no plan {plan_id}")
+        raise Conflict(f"plan {plan_id} is already {job.status}")
+    return {"plan_id": plan_id, "status": "cancelled"}
+
+
+def _vehicle_ids(ws: Workspace, fleet_toml: str | None) -> frozenset[str]:
+    """Vehicle ids of the fleet a plan was made with."""
+    from dispatch.service import fleet_from_toml
+
+    fleet = fleet_from_toml(fleet_toml, ws) if fleet_toml else ws.fleet
+    return frozenset(v.vehicle_id for v in fleet.vehicles)
+
+
+def check_events(
+    ws: Workspace,
+    engine: Any,
+    events: Sequence[ReplanEvent],
+    date: dt.date,
+    vehicles: frozenset[str],
+) -> list[str]:
+    """Check events against the plan (422 naming the field); the late manifests' ids.
+
+    The date of an event's `time` must be the plan's; a breakdown's vehicle must be in the
+    plan's fleet; points must exist (a closed point may not be the hub); a late batch's
+    manifest must be stored.
+    """
+    hubs = {p.point_id for p in ws.points if p.kind == "hub"}
+    errors: list[Invalid] = []
+    late: dict[str, int] = {}
+    for i, event in enumerate(events):
+        where = f"events[{i}]"
+        if event.time is not None:
+            local = event.time.astimezone(LOCAL) if event.time.tzinfo else event.time
+            if local.date() != date:
+                errors.append(
+                    Invalid.field(
+                        f"{where}.time",
+                        f"is on {local.date().isoformat()} (local time); "
+                        f"the plan is for {date.isoformat()}",
+                    )
+                )
+        if isinstance(event, Breakdown):
+            if event.vehicle_id not in vehicles:
+                errors.append(
+                    Invalid.field(
+                        f"{where}.vehicle_id",
+                        f"no vehicle {event.vehicle_id!r} in the plan's fleet",
+                    )
+                )
+            if event.point_id is not None and not ws.has(event.point_id):
+                errors.append(Invalid.field(f"{where}.point_id", f"no point {event.point_id!r}"))
+        elif isinstance(event, PointClosed):
+            if not ws.has(event.point_id) or event.point_id in hubs:
+                errors.append(
+                    Invalid.field(
+                        f"{where}.point_id", f"{event.point_id!r} is not a station or village"
+                    )
+                )
+        elif isinstance(event, LateParcels):
+            late.setdefault(event.manifest_id, i)
+    for manifest_id in missing_manifests(engine, late):
+        errors.append(
+            Invalid.field(f"events[{late[manifest_id]}].manifest_id", f"no manifest {manifest_id}")
+        )
+    if errors:
+        raise Invalid([e for error in errors for e in error.errors])
+    return list(late)
+
+
+@router.post(
+    "/{plan_id}/replan",
+    status_code=202,
+    response_model=PlanAccepted,
+    operation_id="replan_plan",
+    summary="Re-plan after events",
+    responses={
+        202: {"headers": _LOCATION, "links": _JOB_LINKS, "description": "queued"},
+        **responses(NotFound, Conflict),
+        **INVALID,
+        **BODY,
+    },
+)
+async def replan_plan(
+    plan_id: PlanId,
+    body: ReplanRequest,
+    _: Dispatcher,
+    engine: EngineDep,
+    ws: WorkspaceDep,
+    jobs: JobsDep,
+    caches: CachesDep,
+    response: Response,
+) -> dict[str, Any]:
+    """Queue a new plan version of a done plan; its result carries `version_of`.
+
+    Events are checked now (422 naming the field), not when the job runs.
+    """
+    base = await run_in_threadpool(plan_store.get_job, engine, plan_id)
+    if base is None:
+        raise NotFound(f"no plan {plan_id}")
+    if base.status != "done":
+        raise Conflict(f"plan {plan_id} is {base.status}; only a done plan re-plans")
+    vehicles = await caches.memo(("vehicles", plan_id), lambda: _vehicle_ids(ws, base.fleet_toml))
+
+    def create() -> str:
+        late = check_events(ws, engine, body.events, base.date, vehicles)
+        ids = list(dict.fromkeys([*base.request["manifest_ids"], *late]))
+        return plan_store.create_job(
+            engine,
+            date=base.date,
+            request={
+                "manifest_ids": ids,
+                "time_limit_s": body.time_limit_s,
+                "mode": base.request.get("mode", "auto"),
+                "events": [e.model_dump(mode="json", exclude_none=True) for e in body.events],
+            },
+            fleet_toml=base.fleet_toml,
+            version_of=plan_id,
+        )
+
+    new_id = await run_in_threadpool(create)
+    jobs.notify()
+    return _accepted(response, new_id)

@@ -1,0 +1,468 @@
+"""Request and response models of the HTTP API: what `/openapi.json` publishes.
+
+Units as everywhere: metres, seconds since local midnight (Asia/Shanghai), grams, millilitres,
+fen. Bounds are the contract bounds of `api.limits`. The plan itself is `Plan` below: the one
+place where the typed plan model of `dispatch.plan` plugs in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from api.limits import (
+    DAY_S,
+    MAX_EVENTS,
+    MAX_ID_CHARS,
+    MAX_MANIFEST_IDS,
+    MAX_TEXT_CHARS,
+    MAX_TIME_LIMIT_S,
+    MAX_VROOM_INT,
+    MAX_VROOM_LOCATIONS,
+    MAX_VROOM_TASKS,
+    MAX_VROOM_VEHICLES,
+    MIN_TIME_LIMIT_S,
+)
+
+#: The plan JSON (README "The plan"). THE place where dispatch.plan's typed Plan model
+#: plugs in: replace this alias by that model and every response below carries it.
+Plan = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "title": "Plan",
+            "description": "The plan JSON: routes with stops, unassigned parcels, KPIs "
+            "(README: The plan).",
+        }
+    ),
+]
+
+
+def no_control_chars(text: str) -> str:
+    """Refuse control characters (NUL included) and lone surrogates in request text."""
+    bad = next((c for c in text if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ValueError(f"contains the control character U+{ord(bad):04X}")
+    return text
+
+
+#: Ids of plans, routes and manifests: letters, digits, `_`, `-`, `.`.
+ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+#: Free-form names (vehicle and point ids come from fleet files and county data).
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_ID_CHARS),
+    AfterValidator(no_control_chars),
+]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS),
+    AfterValidator(no_control_chars),
+]
+#: ISO-8601 date-time with offset, as stored.
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+Mode = Literal["auto", "via_station", "direct"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+TimeLimit = Annotated[
+    float,
+    Field(
+        ge=MIN_TIME_LIMIT_S,
+        le=MAX_TIME_LIMIT_S,
+        allow_inf_nan=False,
+        description="solver time limit (s); the job's hard stop follows from it",
+    ),
+]
+
+
+class _Strict(BaseModel):
+    """Request models refuse unknown keys (a misspelt key is an error, not ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Errors ----------------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    """One value at fault: the field (dotted path), and for a file its name and row."""
+
+    field: str
+    message: str
+    file: str | None = None
+    row: int | None = Field(default=None, description="1 = first data row; 0 = the file itself")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: `detail` always; 422 lists `errors`; 500 gives `error_id`."""
+
+    detail: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="422: each field (or file, row and field) at fault, at most 1000"
+    )
+    error_count: int | None = Field(default=None, description="422: how many errors in all")
+    error_id: str | None = Field(
+        default=None, description="500: quote it when reporting the failure"
+    )
+
+
+class VroomErrorBody(ErrorBody):
+    """A refused VROOM problem: VROOM's own `code` (2 input, 3 routing) and `error` when the
+    solver refused it; `errors` when this API's checks did."""
+
+    code: int | None = None
+    error: str | None = None
+
+
+# --- Manifests -------------------------------------------------------------------------------
+
+
+class ManifestInfo(BaseModel):
+    """A stored manifest."""
+
+    manifest_id: str
+    parcels: int
+    carrier: str = Field(description='the carrier, or "mixed"')
+    date: dt.date
+    filename: str
+    created_at: IsoTime
+
+
+class ManifestList(BaseModel):
+    """Stored manifests, oldest first."""
+
+    manifests: list[ManifestInfo]
+
+
+# --- Plans -----------------------------------------------------------------------------------
+
+
+class PlanRequest(_Strict):
+    """Start a plan for `date` from stored manifests."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-03-05", "manifest_ids": ["m_0123456789abcdef"]}]
+        },
+    )
+
+    date: dt.date
+    manifest_ids: list[Id] = Field(min_length=1, max_length=MAX_MANIFEST_IDS)
+    time_limit_s: TimeLimit = 30.0
+    mode: Mode = "auto"
+
+
+class _Event(_Strict):
+    """When an event happened: `time_s` or `time` (at most one)."""
+
+    time_s: int | None = Field(
+        default=None, ge=0, le=DAY_S, description="seconds since local midnight of the plan's day"
+    )
+    time: dt.datetime | None = Field(
+        default=None, description="ISO-8601; its local date (Asia/Shanghai) must be the plan's date"
+    )
+
+    @model_validator(mode="after")
+    def _one_time(self) -> _Event:
+        if self.time_s is not None and self.time is not None:
+            raise ValueError("give time_s or time, not both")
+        return self
+
+
+class Breakdown(_Event):
+    """A vehicle broke down at a time (and optionally at a point): its route ends there."""
+
+    type: Literal["breakdown"]
+    vehicle_id: Name
+    point_id: Name | None = Field(default=None, description="where it stands, if not at a stop")
+
+    @model_validator(mode="after")
+    def _needs_time(self) -> Breakdown:
+        if self.time_s is None and self.time is None:
+            raise ValueError("a breakdown needs time_s or time")
+        return self
+
+
+class LateParcels(_Event):
+    """A late batch: the parcels of a stored manifest join the day."""
+
+    type: Literal["late_parcels"]
+    manifest_id: Id
+
+
+class PointClosed(_Event):
+    """A station or village point is closed: its parcels wait."""
+
+    type: Literal["point_closed"]
+    point_id: Name
+    reason: Text | None = None
+
+
+ReplanEvent = Annotated[Breakdown | LateParcels | PointClosed, Field(discriminator="type")]
+
+
+class ReplanRequest(_Strict):
+    """Re-plan a done plan after events."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {"type": "breakdown", "vehicle_id": "HUB-V01", "time_s": 34200},
+                        {"type": "late_parcels", "manifest_id": "m_0123456789abcdef"},
+                    ],
+                    "time_limit_s": 20,
+                }
+            ]
+        },
+    )
+
+    events: list[ReplanEvent] = Field(min_length=1, max_length=MAX_EVENTS)
+    time_limit_s: TimeLimit = 30.0
+
+
+class PlanAccepted(BaseModel):
+    """A queued plan job; poll GET /v1/plans/{plan_id}."""
+
+    plan_id: str
+    status: Literal["queued"]
+
+
+class PlanJob(BaseModel):
+    """A plan job's status; `plan` once it is done."""
+
+    plan_id: str
+    date: dt.date
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    best_cost_fen: int | None
+    created_at: IsoTime
+    started_at: IsoTime | None
+    finished_at: IsoTime | None
+    manifest_ids: list[str]
+    time_limit_s: float | None
+    mode: str | None
+    version_of: str | None = Field(default=None, description="the plan this one re-plans")
+    error: str | None = Field(default=None, description="why the job failed")
+    plan: Plan | None = Field(default=None, description="the plan, once status is done")
+
+
+class PlanList(BaseModel):
+    """Plan jobs, newest first, without their plans."""
+
+    plans: list[PlanJob]
+
+
+class PlanCancelled(BaseModel):
+    """A cancelled plan job."""
+
+    plan_id: str
+    status: Literal["cancelled"]
+
+
+# --- Fleet, network, KPIs --------------------------------------------------------------------
+
+
+class FleetStored(BaseModel):
+    """A stored fleet version: plans started from now on use it."""
+
+    fleet_version: int
+    vehicle_types: int
+    vehicles: int
+
+
+class NetworkPoint(BaseModel):
+    """A service point (WGS-84; opening hours in seconds since midnight)."""
+
+    point_id: str
+    name: str
+    kind: Literal["hub", "station", "village"]
+    town_id: str = Field(description="the town a point belongs to; empty for the hub")
+    lon: float
+    lat: float
+    open_s: int
+    close_s: int
+
+
+class NetworkPoints(BaseModel):
+    """The hub, the town stations and the village service points."""
+
+    points: list[NetworkPoint]
+
+
+class TownKpi(BaseModel):
+    """One town's day in a done plan."""
+
+    date: dt.date
+    plan_id: str
+    town_id: str
+    name: str
+    delivered: int
+    collected: int
+    cost_fen: int
+    cost_per_parcel_fen: int
+    on_time_share: float
+
+
+class KpiReport(BaseModel):
+    """KPIs per town per day, from each day's latest done plan."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    towns: list[TownKpi]
+
+
+# --- VROOM -----------------------------------------------------------------------------------
+
+VInt = Annotated[int, Field(ge=0, le=MAX_VROOM_INT)]
+Amount = Annotated[list[VInt], Field(max_length=16)]
+Window = tuple[VInt, VInt]
+LonLat = tuple[
+    Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="lon")],
+    Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="lat")],
+]
+Index = Annotated[int, Field(ge=0, lt=MAX_VROOM_LOCATIONS)]
+Skills = Annotated[list[VInt], Field(max_length=100)]
+Windows = Annotated[list[Window], Field(min_length=1, max_length=100)]
+Matrix = Annotated[
+    list[Annotated[list[VInt], Field(max_length=MAX_VROOM_LOCATIONS)]],
+    Field(min_length=1, max_length=MAX_VROOM_LOCATIONS),
+]
+
+
+class _Vroom(BaseModel):
+    """VROOM objects keep keys this model does not name (the solver reports them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class VroomStep(_Vroom):
+    """A job, or one end of a shipment."""
+
+    id: VInt
+    location: LonLat | None = None
+    location_index: Index | None = None
+    setup: VInt | None = None
+    service: VInt | None = None
+    time_windows: Windows | None = None
+    description: Text | None = None
+
+
+class VroomJob(VroomStep):
+    """A single-stop job."""
+
+    amount: Amount | None = None
+    delivery: Amount | None = None
+    pickup: Amount | None = None
+    skills: Skills | None = None
+    priority: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class VroomShipment(_Vroom):
+    """A pickup and its delivery."""
+
+    pickup: VroomStep
+    delivery: VroomStep
+    amount: Amount | None = None
+    skills: Skills | None = None
+    priority: Annotated[int, Field(ge=0, le=100)] | None = None
+
+
+class VroomBreak(_Vroom):
+    """A driver's break."""
+
+    id: VInt
+    time_windows: Windows | None = None
+    service: VInt | None = None
+
+
+class VroomCosts(_Vroom):
+    """A vehicle's costs."""
+
+    fixed: VInt | None = None
+    per_hour: VInt | None = None
+    per_km: VInt | None = None
+    per_task_hour: VInt | None = None
+
+
+class VroomVehicle(_Vroom):
+    """A vehicle."""
+
+    id: VInt
+    profile: Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)] | None = None
+    start: LonLat | None = None
+    start_index: Index | None = None
+    end: LonLat | None = None
+    end_index: Index | None = None
+    capacity: Amount | None = None
+    skills: Skills | None = None
+    time_window: Window | None = None
+    breaks: Annotated[list[VroomBreak], Field(max_length=10)] | None = None
+    costs: VroomCosts | None = None
+    speed_factor: Annotated[float, Field(gt=0, le=5, allow_inf_nan=False)] | None = None
+
+
+class VroomMatrices(_Vroom):
+    """Travel matrices of one profile (s, m, cost units)."""
+
+    durations: Matrix | None = None
+    distances: Matrix | None = None
+    costs: Matrix | None = None
+
+
+class VroomProblem(_Vroom):
+    """A VROOM problem (VROOM's input JSON); see optimizer/vroom.py for what is supported."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "vehicles": [{"id": 1, "start": [105.9, 29.35], "capacity": [4]}],
+                    "jobs": [
+                        {"id": 1, "location": [105.91, 29.36], "delivery": [1]},
+                        {"id": 2, "location": [105.92, 29.37], "delivery": [2]},
+                    ],
+                }
+            ]
+        },
+    )
+
+    vehicles: list[VroomVehicle] = Field(min_length=1, max_length=MAX_VROOM_VEHICLES)
+    jobs: Annotated[list[VroomJob], Field(max_length=MAX_VROOM_TASKS)] | None = None
+    shipments: Annotated[list[VroomShipment], Field(max_length=MAX_VROOM_TASKS // 2)] | None = None
+    matrices: Annotated[dict[str, VroomMatrices], Field(max_length=10)] | None = None
+    matrix: Matrix | None = None
+
+    @model_validator(mode="after")
+    def _task_count(self) -> VroomProblem:
+        tasks = len(self.jobs or []) + 2 * len(self.shipments or [])
+        if tasks > MAX_VROOM_TASKS:
+            raise ValueError(f"{tasks} tasks (jobs + 2 x shipments); at most {MAX_VROOM_TASKS}")
+        return self
+
+
+class VroomSolution(_Vroom):
+    """VROOM's solution JSON (code 0)."""
+
+    code: int
+    summary: dict[str, Any]
+    unassigned: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
