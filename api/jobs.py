@@ -300,6 +300,10 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             raise LookupError(f"plan job {plan_id} vanished")
         request = dict(job.request)
         parcels = load_parcels(session, request["manifest_ids"])
+        carry_over = None
+        if request.get("carry_over_plan_id"):
+            earlier = session.get(PlanJob, request["carry_over_plan_id"])
+            carry_over = earlier.plan_json if earlier is not None else None
         base_json = None
         if job.version_of:
             base = session.get(PlanJob, job.version_of)
@@ -307,7 +311,8 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
         events = _events(session, request.get("events", []))
         fleet_toml, date, version_of = job.fleet_toml, job.date, job.version_of
     ws = service.Workspace.default()
-    fleet = service.fleet_from_toml(fleet_toml, ws) if fleet_toml else None
+    fleet = service.fleet_from_toml(fleet_toml, ws) if fleet_toml else ws.fleet
+    fleet = fleet.with_off(request.get("vehicles_off", []))
     progress = _Progress(engine, plan_id)
     if version_of:
         if base_json is None:
@@ -331,6 +336,7 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             time_limit_s=float(request["time_limit_s"]),
             mode=str(request.get("mode", "auto")),
             progress=progress,
+            carry_over=json.loads(carry_over) if carry_over else None,
         )
     plan["plan_id"] = plan_id
     return plan

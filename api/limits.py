@@ -24,6 +24,8 @@ MAX_TEXT_CHARS = 200
 MAX_MANIFEST_IDS = 1000
 #: Most events in one re-plan request.
 MAX_EVENTS = 100
+#: Vehicles a plan request may list as off today.
+MAX_VEHICLES_OFF = 1000
 #: Plan solver time limit bounds (s).
 MIN_TIME_LIMIT_S = 1.0
 MAX_TIME_LIMIT_S = 3600.0

@@ -28,6 +28,7 @@ from api.limits import (
     MAX_MANIFEST_IDS,
     MAX_TEXT_CHARS,
     MAX_TIME_LIMIT_S,
+    MAX_VEHICLES_OFF,
     MAX_VROOM_INT,
     MAX_VROOM_LOCATIONS,
     MAX_VROOM_TASKS,
@@ -163,6 +164,16 @@ class PlanRequest(_Strict):
     manifest_ids: list[Id] = Field(min_length=1, max_length=MAX_MANIFEST_IDS)
     time_limit_s: TimeLimit = 30.0
     mode: Mode = "auto"
+    vehicles_off: list[Id] = Field(
+        default_factory=list,
+        max_length=MAX_VEHICLES_OFF,
+        description="ids of the fleet's vehicles that are off today",
+    )
+    carry_over_plan_id: Id | None = Field(
+        default=None,
+        description="a done plan of an earlier day: its held produce and deferred parcels "
+        "are planned today",
+    )
 
 
 class _Event(_Strict):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api import plan_store
@@ -73,21 +74,40 @@ def _accepted(response: Response, plan_id: str) -> dict[str, Any]:
     },
 )
 async def start_plan(
-    body: PlanRequest, _: Dispatcher, engine: EngineDep, jobs: JobsDep, response: Response
+    body: PlanRequest,
+    _: Dispatcher,
+    engine: EngineDep,
+    ws: WorkspaceDep,
+    jobs: JobsDep,
+    response: Response,
 ) -> dict[str, Any]:
-    """Queue a plan job for stored manifests; poll GET /v1/plans/{plan_id}."""
+    """Queue a plan job for stored manifests; poll GET /v1/plans/{plan_id}.
+
+    `vehicles_off` must name vehicles of the current fleet; `carry_over_plan_id` a done plan
+    of an earlier day (its held produce and deferred parcels are planned today).
+    """
     ids = list(dict.fromkeys(body.manifest_ids))
 
     def create() -> str:
         missing = missing_manifests(engine, ids)
         if missing:
             raise Invalid.field("manifest_ids", f"unknown manifest_ids: {', '.join(missing)}")
-        return plan_store.create_job(
-            engine,
-            date=body.date,
-            request={"manifest_ids": ids, "time_limit_s": body.time_limit_s, "mode": body.mode},
-            fleet_toml=current_fleet_toml(engine),
-        )
+        fleet_toml = current_fleet_toml(engine)
+        known = _vehicle_ids(ws, fleet_toml)
+        for i, vid in enumerate(body.vehicles_off):
+            if vid not in known:
+                raise Invalid.field(f"vehicles_off[{i}]", f"no vehicle {vid} in the fleet")
+        if body.carry_over_plan_id is not None:
+            _check_carry_over(engine, body.carry_over_plan_id, body.date)
+        request: dict[str, Any] = {
+            "manifest_ids": ids,
+            "time_limit_s": body.time_limit_s,
+            "mode": body.mode,
+            "vehicles_off": list(dict.fromkeys(body.vehicles_off)),
+        }
+        if body.carry_over_plan_id is not None:
+            request["carry_over_plan_id"] = body.carry_over_plan_id
+        return plan_store.create_job(engine, date=body.date, request=request, fleet_toml=fleet_toml)
 
     plan_id = await run_in_threadpool(create)
     jobs.notify()
@@ -173,6 +193,19 @@ async def cancel_plan(
             raise NotFound(f"no plan {plan_id}")
         raise Conflict(f"plan {plan_id} is already {job.status}")
     return {"plan_id": plan_id, "status": "cancelled"}
+
+
+def _check_carry_over(engine: Engine, plan_id: str, date: dt.date) -> None:
+    """A plan to carry over from: done, and of an earlier day (422 naming the field)."""
+    earlier = plan_store.get_job(engine, plan_id)
+    if earlier is None:
+        raise Invalid.field("carry_over_plan_id", f"no plan {plan_id}")
+    if earlier.status != "done":
+        raise Invalid.field("carry_over_plan_id", f"plan {plan_id} is {earlier.status}, not done")
+    if earlier.date >= date:
+        raise Invalid.field(
+            "carry_over_plan_id", f"plan {plan_id} is of {earlier.date}, not a day before {date}"
+        )
 
 
 def _vehicle_ids(ws: Workspace, fleet_toml: str | None) -> frozenset[str]:

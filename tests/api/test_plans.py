@@ -210,3 +210,46 @@ def test_fleet_network_and_vroom(sqlite_url: str) -> None:
         r = client.post("/v1/vroom", json={"jobs": "no"}, headers=keys.planner)
         assert r.status_code == 422
         assert json.loads(r.text)["detail"]
+
+
+def test_vehicles_off_and_carry_over(sqlite_url: str, county, manifest_dir: Path) -> None:
+    with make_client(sqlite_url) as client:
+        keys = Keys(client)
+        mid = upload(client, keys, manifest_bytes(county, manifest_dir, 60, seed=21), "d1.csv")
+        body = {"date": DAY.isoformat(), "manifest_ids": [mid], "time_limit_s": 3}
+        for extra, field in (
+            ({"vehicles_off": ["HUB-V01", "NOPE"]}, "vehicles_off[1]"),
+            ({"carry_over_plan_id": "p_nope"}, "carry_over_plan_id"),
+        ):
+            r = client.post("/v1/plans", json=body | extra, headers=keys.dispatcher)
+            assert r.status_code == 422, r.text
+            assert any(field in json.dumps(e) for e in r.json()["errors"]), r.text
+        r = client.post(
+            "/v1/plans", json=body | {"vehicles_off": ["HUB-V01"]}, headers=keys.dispatcher
+        )
+        first = wait_for(client, keys, r.json()["plan_id"], TERMINAL)
+        assert first["status"] == "done", first
+        plan = first["plan"]
+        assert "HUB-V01" not in {r["vehicle_id"] for r in plan["routes"]}
+        off = next(v for v in plan["vehicles"] if v["vehicle_id"] == "HUB-V01")
+        assert off["available"] is False
+
+        same_day = client.post(
+            "/v1/plans",
+            json=body | {"carry_over_plan_id": first["plan_id"]},
+            headers=keys.dispatcher,
+        )
+        assert same_day.status_code == 422 and "not a day before" in same_day.text
+        later = {**body, "date": "2026-03-06", "carry_over_plan_id": first["plan_id"]}
+        next_day = client.post("/v1/plans", json=later, headers=keys.dispatcher)
+        assert next_day.status_code == 202, next_day.text
+        second = wait_for(client, keys, next_day.json()["plan_id"], TERMINAL)
+        assert second["status"] == "failed" and "also in today's manifests" in second["error"]
+
+        other = upload(client, keys, manifest_bytes(county, manifest_dir, 20, seed=22), "d2.csv")
+        later["manifest_ids"] = [other]
+        r = client.post("/v1/plans", json=later, headers=keys.dispatcher)
+        third = wait_for(client, keys, r.json()["plan_id"], TERMINAL)
+        assert third["status"] == "done", third
+        handed_on = {c["tracking_no"] for c in plan["carry_over"]}
+        assert {c["parcel_id"] for c in third["plan"]["carried_in"]} == handed_on
