@@ -38,5 +38,5 @@ def test_snapping_distance(small_county: County, small_graph: nx.MultiDiGraph) -
 
 
 def test_empty_graph_rejected(small_county: County) -> None:
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="without roads"):
         attach_points(nx.MultiDiGraph(crs="epsg:4326"), small_county.points)
