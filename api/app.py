@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -14,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import routes_data, routes_manifests, routes_plans, routes_vroom
 from api.auth import KeyCache
+from api.county_store import claim_county
 from api.db import default_db_url, make_engine
-from api.deps import Lru, workspace
+from api.deps import Lru, serve_county, workspace
 from api.jobs import JobManager
 from api.migrate import migrate
 
@@ -56,18 +58,26 @@ def create_app(
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
     max_rows: int = MAX_ROWS,
     preload_workspace: bool = True,
+    county: Path | None = None,
 ) -> FastAPI:
-    """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3).
+    """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3) serving the
+    county folder `county` (None: the embedded Yongchuan); one county per server.
 
-    At start-up the schema is migrated, jobs a previous process left unfinished are marked
-    failed, and the plan-job supervisor starts with `max_workers` solver processes.
+    At start-up the schema is migrated, the database's county checked (CountyMismatch if it
+    was made for another county), jobs a previous process left unfinished are marked failed,
+    and the plan-job supervisor starts with `max_workers` solver processes.
     """
+    from dispatch.workspace import county_of
+
     url = db_url or default_db_url()
     engine = make_engine(url)
+    served = county_of(county)  # reads the county's files (not its roads): fails early
+    serve_county(county)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
+        claim_county(engine, served.settings.identity, served.name)
         app.state.jobs.start()
         if preload_workspace:
             threading.Thread(target=workspace, name="load-workspace", daemon=True).start()
@@ -80,12 +90,12 @@ def create_app(
     app = FastAPI(
         title="ruraldispatch",
         version="1.0",
-        summary="Dispatch for the unified rural delivery company of Yongchuan District",
+        summary=f"Dispatch for the unified rural delivery company of {served.name}",
         lifespan=lifespan,
     )
     app.state.db_url = url
     app.state.engine = engine
-    app.state.jobs = JobManager(engine, url, max_workers=max_workers)
+    app.state.jobs = JobManager(engine, url, max_workers=max_workers, county=county)
     app.state.plans = Lru(8)
     app.state.results = Lru(512)
     app.state.key_cache = KeyCache()

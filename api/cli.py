@@ -1,4 +1,4 @@
-"""The `ruraldispatch` command line: demo, plan, solve, network, serve, keys.
+"""The `ruraldispatch` command line: demo, plan, solve, network, county, serve, keys.
 
 Exit codes: 0 success, 2 invalid input (nothing written), 1 internal error.
 """
@@ -24,12 +24,15 @@ from dispatch import service
 from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.parcel import InputError, ManifestError, Parcel
+from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.vroom import solve_vroom
 
 app = typer.Typer(add_completion=False, help="Routing and dispatch for a county's rural delivery.")
 network_app = typer.Typer(add_completion=False, help="The road network and service points.")
 app.add_typer(network_app, name="network")
+county_app = typer.Typer(add_completion=False, help="County folders: points, outline, roads.")
+app.add_typer(county_app, name="county")
 register_service(app)
 
 console = Console(stderr=True)
@@ -39,19 +42,54 @@ class InvalidInput(Exception):
     """Input the user must fix; the command exits 2 and writes nothing."""
 
 
-def today() -> dt.date:
-    """Today's date in Asia/Shanghai."""
-    return dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+COUNTY_HELP = "County folder (county.toml, points.csv, ...); default: the embedded Yongchuan."
+NETWORK_HELP = "Road file (.osm.pbf, .osm or .graphml); default: the county's own."
 
 
-def _workspace(network: Path | None) -> service.Workspace:
+def today(time_zone: str = "Asia/Shanghai") -> dt.date:
+    """Today's date in the county's time zone."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(time_zone)).date()
+
+
+def _workspace(network: Path | None, county: Path | None = None) -> service.Workspace:
     if network is not None and not network.exists():
         raise InvalidInput(f"{network}: network file not found")
+    if county is not None and not county.is_dir():
+        raise InvalidInput(f"{county}: county folder not found")
     with console.status("Loading the county and its road network..."):
         try:
-            return service.Workspace.default(network)
+            ws = service.Workspace.load(county, network)
+        except CountyError as exc:
+            _print_problems(exc.problems)
+            raise InvalidInput(f"{county}: the county folder has errors") from exc
         except (ValueError, OSError) as exc:
-            raise InvalidInput(f"{network}: {exc}") from exc
+            raise InvalidInput(f"{network or county or 'network'}: {exc}") from exc
+    _roads_note(ws.network_source, ws.network.graph.graph)
+    return ws
+
+
+def _roads_note(source: str, stats: dict[str, Any]) -> None:
+    """Say which roads were loaded and how many ways of an extract were cut."""
+    if "ways_cut" in stats:
+        console.print(
+            f"Roads: {source}: {stats.get('ways', 0):,} drivable ways, "
+            f"{stats['ways_cut']:,} cut at the extract's edge, "
+            f"{stats.get('ways_clipped', 0):,} cut at the county outline and its margin",
+            highlight=False,
+        )
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
+    for p in errors[:200]:
+        console.print(f"[red]error[/red] {p}", highlight=False, markup=True)
+    if len(errors) > 200:
+        console.print(f"... and {len(errors) - 200} more errors")
+    for p in warnings[:50]:
+        console.print(f"[yellow]warning[/yellow] {p}", highlight=False, markup=True)
+    if len(warnings) > 50:
+        console.print(f"... and {len(warnings) - 50} more warnings")
 
 
 def _fleet(ws: service.Workspace, path: Path | None) -> Fleet:
@@ -163,10 +201,16 @@ def demo(
     driver_files: Annotated[
         bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
     ] = False,
+    county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
 ) -> None:
-    """Generate a realistic day for the embedded county, write its manifests, plan it."""
-    day = dt.date.fromisoformat(date) if date else today()
-    ws = _workspace(None)
+    """Generate a realistic day for the county, write its manifests, plan it."""
+    try:
+        given = dt.date.fromisoformat(date) if date else None
+    except ValueError as exc:
+        raise InvalidInput(f"--date: {exc}") from exc
+    ws = _workspace(network, county)
+    day = given or today(ws.county.settings.time_zone)
     chosen = _fleet(ws, fleet)
     generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=day)
     paths = write_demo_manifests(generated, out, ws.county)
@@ -190,7 +234,7 @@ def plan(
     manifests: Annotated[list[Path], typer.Argument(help="Manifest files (CSV or JSON).")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
     fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file.")] = None,
-    network: Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")] = None,
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
     time_limit: Annotated[float, typer.Option(min=0.5, help="Solver time limit (s).")] = 30.0,
     skip_invalid: Annotated[bool, typer.Option(help="Plan the valid rows, list the rest.")] = False,
     mode: Annotated[str, typer.Option(help="auto | via_station | direct")] = "auto",
@@ -198,18 +242,20 @@ def plan(
     driver_files: Annotated[
         bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
     ] = False,
+    county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     try:
-        day = dt.date.fromisoformat(date) if date else today()
+        given = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise InvalidInput(f"--date: {exc}") from exc
     if mode not in ("auto", "via_station", "direct"):
         raise InvalidInput(f"--mode: must be auto, via_station or direct, not {mode!r}")
-    ws = _workspace(network)
+    ws = _workspace(network, county)
+    day = given or today(ws.county.settings.time_zone)
     chosen = _fleet(ws, fleet)
     parcels, invalid = service.read_manifest_files(ws, manifests, skip_invalid=skip_invalid)
     if invalid:
@@ -272,10 +318,12 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
 @network_app.command("points")
 def network_points(
     out: Annotated[Path, typer.Option(help="CSV file to write.")],
-    network: Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")] = None,
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
+    county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
 ) -> None:
-    """Write every service point as CSV: point_id,name,kind,town_id,lon,lat,open_s,close_s."""
-    ws = _workspace(network)
+    """Write every service point as CSV: point_id,name,kind,town_id,lon,lat,open_s,close_s,
+    placed (1 where the position was placed, not given)."""
+    ws = _workspace(network, county)
     rows = service.network_points(ws)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -284,6 +332,34 @@ def network_points(
         writer.writerows(rows)
     tmp.replace(out)
     console.print(f"Wrote {len(rows)} points to {out}")
+
+
+@county_app.command("check")
+def county_check(
+    folder: Annotated[Path, typer.Argument(help="County folder.")],
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
+) -> None:
+    """Check a county folder: every problem with file, row and field (exit 2 if any error)."""
+    if network is not None and not network.exists():
+        raise InvalidInput(f"{network}: network file not found")
+    with console.status("Checking the county and its roads..."):
+        report = check_county(folder, network)
+    _print_problems(report.problems)
+    if report.network_source:
+        _roads_note(report.network_source, report.road_stats)
+    county = report.county
+    if county is not None:
+        kinds = [p.kind for p in county.points]
+        console.print(
+            f"{county.name}: {kinds.count('hub')} hub, {kinds.count('station')} stations, "
+            f"{kinds.count('village')} villages ({len(county.placed)} placed); "
+            f"roads: {report.network_source or 'not loaded'}",
+            highlight=False,
+        )
+    errors, warnings = len(report.errors), len(report.problems) - len(report.errors)
+    console.print(f"{errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(2)
 
 
 def main() -> None:

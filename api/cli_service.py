@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from api.db import default_db_url
@@ -14,13 +17,37 @@ def serve(
     port: int = typer.Option(8000, help="TCP port"),
     db: str = typer.Option(None, help=DB_HELP),
     solvers: int = typer.Option(1, help="plan jobs solved at the same time (one process each)"),
+    county: Annotated[
+        Path | None,
+        typer.Option(help="county folder served (default: the embedded Yongchuan); one per server"),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API for one county (OpenAPI docs at /docs)."""
     import uvicorn
 
     from api.app import create_app
+    from api.county_store import CountyMismatch, claim_county
+    from api.db import make_engine
+    from api.migrate import migrate
+    from dispatch.workspace import CountyError, county_of
 
-    app = create_app(db or default_db_url(), max_workers=solvers)
+    url = db or default_db_url()
+    try:
+        served = county_of(county)
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            claim_county(engine, served.settings.identity, served.name)
+        finally:
+            engine.dispose()
+    except CountyError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{'warning' if problem.warning else 'error'} {problem}", err=True)
+        raise typer.Exit(2) from exc
+    except CountyMismatch as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    app = create_app(url, max_workers=solvers, county=county)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -10,6 +10,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import HTTPException, Request
@@ -23,14 +24,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _ws_lock = threading.Lock()
+_county: Path | None = None  # the county folder this process serves (None: the embedded one)
+
+
+def serve_county(folder: Path | None) -> None:
+    """Set the county folder this process serves (one county per server)."""
+    global _county
+    _county = folder
+
+
+def served_county() -> Path | None:
+    """The county folder this process serves (None: the embedded Yongchuan)."""
+    return _county
 
 
 def workspace() -> Workspace:
-    """The embedded county workspace, loaded once per process on first use."""
+    """The served county's workspace, loaded once per process on first use."""
     from dispatch.service import Workspace
 
     with _ws_lock:
-        return Workspace.default()
+        return Workspace.load(_county)
 
 
 def engine_of(request: Request) -> Engine:

@@ -127,9 +127,12 @@ def _exit_reason(exitcode: int | None) -> str:
 class JobManager:
     """Starts queued jobs in worker processes, reaps them, cancels them."""
 
-    def __init__(self, engine: Engine, db_url: str, max_workers: int = 1) -> None:
+    def __init__(
+        self, engine: Engine, db_url: str, max_workers: int = 1, county: Path | None = None
+    ) -> None:
         self.engine = engine
         self.db_url = db_url
+        self.county = county
         self.max_workers = max(1, max_workers)
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
@@ -236,7 +239,7 @@ class JobManager:
                 plan_id = job.plan_id
             try:
                 with self._lock:
-                    proc = _spawn_worker(self.db_url, plan_id)
+                    proc = _spawn_worker(self.db_url, plan_id, self.county)
                     self._procs[plan_id] = proc
             except OSError as exc:
                 _finish(
@@ -255,15 +258,18 @@ class JobManager:
 
 #: Environment variable handing the database URL to a worker (kept out of `ps` output).
 WORKER_DB_ENV = "RURALDISPATCH_WORKER_DB"
+#: Environment variable handing the served county folder to a worker ("": the embedded one).
+WORKER_COUNTY_ENV = "RURALDISPATCH_WORKER_COUNTY"
 
 
-def _spawn_worker(db_url: str, plan_id: str) -> subprocess.Popen[bytes]:
+def _spawn_worker(db_url: str, plan_id: str, county: Path | None) -> subprocess.Popen[bytes]:
     """Start `python -m api.plan_worker PLAN_ID SERVER_PID` for one job."""
     package_root = str(Path(__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
     env = {
         **os.environ,
         WORKER_DB_ENV: db_url,
+        WORKER_COUNTY_ENV: str(county.resolve()) if county is not None else "",
         "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
     }
     return subprocess.Popen(
@@ -324,7 +330,8 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             base_json = base.plan_json if base is not None else None
         events = _events(session, request.get("events", []))
         fleet_toml, date, version_of = job.fleet_toml, job.date, job.version_of
-    ws = service.Workspace.default()
+    county = os.environ.get(WORKER_COUNTY_ENV, "")
+    ws = service.Workspace.load(Path(county) if county else None)
     fleet = service.fleet_from_toml(fleet_toml, ws) if fleet_toml else None
     progress = _Progress(engine, plan_id)
     if version_of:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from functools import partial
 from typing import Annotated, Any
@@ -24,17 +23,27 @@ MAX_KPI_DAYS = 366
 MAX_FLEET_BYTES = 1024 * 1024
 
 
-@functools.cache
 def _points_body() -> bytes:
-    """The network points as JSON bytes (the county does not change while the server runs)."""
+    """The served county and its network points as JSON bytes (cached per app)."""
     from dispatch.service import network_points
 
-    return json.dumps({"points": network_points(workspace())}, ensure_ascii=False).encode()
+    ws = workspace()
+    settings = ws.county.settings
+    county = {
+        "name": ws.county.name,
+        "code": settings.code,
+        "time_zone": settings.time_zone,
+        "hub_id": ws.county.hub_id,
+        "network": ws.network_source,
+        "placed_points": len(ws.county.placed),
+        "attribution": settings.attribution,
+    }
+    body = {"county": county, "points": network_points(ws)}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
-@functools.cache
 def _default_fleet_toml() -> str:
-    """The default fleet as TOML (fixed while the server runs)."""
+    """The served county's default fleet as TOML (cached per app)."""
     from dispatch.service import fleet_toml
 
     return fleet_toml(workspace().fleet)
@@ -42,7 +51,9 @@ def _default_fleet_toml() -> str:
 
 @router.get("/network/points", summary="Hub, town stations and village service points")
 async def get_points(request: Request, _: Reader) -> Response:
-    """Every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s."""
+    """The county served (name, code, time zone, hub id, road source, how many points were
+    placed) and every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s,
+    placed."""
     return Response(await memo(request, ("points",), _points_body), media_type="application/json")
 
 
@@ -53,7 +64,7 @@ async def get_points(request: Request, _: Reader) -> Response:
     responses={200: {"content": {"application/toml": {}}}},
 )
 async def get_fleet(request: Request, _: Reader) -> Response:
-    """The fleet (TOML): the last one PUT, else the default Yongchuan fleet."""
+    """The fleet (TOML): the last one PUT, else the county's default fleet."""
     text = current_fleet_toml(engine_of(request))
     if text is None:
         text = await memo(request, ("default fleet",), _default_fleet_toml)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
-from dispatch.fleet import Fleet, all_at_hub, fleet_to_toml, load_fleet_text
+from dispatch.fleet import Fleet, all_at_hub, fleet_text_for_county, fleet_to_toml
 from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
@@ -197,6 +197,8 @@ def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
         "towns": [t.as_json() for t in day.towns],
         "solve_time_s": round(time.perf_counter() - started, 2),
         "network": ws.network_source,
+        "county": ws.county.name,
+        "placed_points": len(ws.county.placed),
     }
 
 
@@ -275,7 +277,8 @@ def replan(
 
 
 def network_points(ws: Workspace) -> list[dict[str, Any]]:
-    """All service points as rows (point_id, name, kind, town_id, lon, lat, open_s, close_s)."""
+    """All service points as rows (point_id, name, kind, town_id, lon, lat, open_s, close_s,
+    placed: 1 where the position was placed by geodata.placement, not given by the county)."""
     return [
         {
             "point_id": p.point_id,
@@ -286,6 +289,7 @@ def network_points(ws: Workspace) -> list[dict[str, Any]]:
             "lat": round(p.lat, 6),
             "open_s": p.open_s,
             "close_s": p.close_s,
+            "placed": int(p.placed),
         }
         for p in ws.points
     ]
@@ -298,13 +302,7 @@ def fleet_toml(fleet: Fleet) -> str:
 
 def fleet_from_toml(text: str, ws: Workspace) -> Fleet:
     """A fleet from TOML text (ValueError naming the key when invalid)."""
-    stations = [p for p in ws.points if p.kind == "station"]
-    return load_fleet_text(
-        text,
-        "fleet.toml",
-        [p.point_id for p in stations],
-        [p.point_id for p in stations if p.cold_storage],
-    )
+    return fleet_text_for_county(text, ws.county)
 
 
 def _route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:

@@ -193,8 +193,8 @@ def _point(row: PointRow, spot: tuple[float, float] | None) -> ServicePoint:
 def _outside(outline: BaseGeometry, rows: list[PointRow], path: Path | None) -> list[Problem]:
     """A problem for every given position outside the outline, with its distance to it (m)."""
     shapely.prepare(outline)
-    lons = [r.lon for r in rows]
-    lats = [r.lat for r in rows]
+    lons = [r.lonlat[0] for r in rows]
+    lats = [r.lonlat[1] for r in rows]
     inside = shapely.contains_xy(outline, lons, lats)
     outside = [r for r, ok in zip(rows, inside.tolist(), strict=True) if not ok]
     if not outside:
@@ -204,7 +204,7 @@ def _outside(outline: BaseGeometry, rows: list[PointRow], path: Path | None) -> 
     name = path.name if path is not None else "outline"
     problems = []
     for r in outside:
-        x, y = to_utm([r.lon], [r.lat], crs)
+        x, y = to_utm([r.lonlat[0]], [r.lonlat[1]], crs)
         metres = outline_m.distance(Point(float(x[0]), float(y[0])))
         problems.append(
             Problem(
@@ -220,8 +220,8 @@ def _outside(outline: BaseGeometry, rows: list[PointRow], path: Path | None) -> 
 
 def _hull(rows: list[PointRow]) -> BaseGeometry:
     """Convex hull of the given positions plus HULL_MARGIN_M, in WGS-84."""
-    lons = [float(r.lon) for r in rows if r.lon is not None]
-    lats = [float(r.lat) for r in rows if r.lat is not None]
+    lons = [r.lonlat[0] for r in rows]
+    lats = [r.lonlat[1] for r in rows]
     crs = utm_crs_of(lons, lats)
     x, y = to_utm(lons, lats, crs)
     hull = MultiPoint(list(zip(x.tolist(), y.tolist(), strict=True))).convex_hull
@@ -255,7 +255,8 @@ def _place(
         return {}, problems
     minx, miny, maxx, maxy = boundary.bounds
     crs = utm_crs_of([minx, maxx], [miny, maxy])
-    sx, sy = to_utm([s.lon for s in stations.values()], [s.lat for s in stations.values()], crs)
+    seat_lonlat = [s.lonlat for s in stations.values()]
+    sx, sy = to_utm([p[0] for p in seat_lonlat], [p[1] for p in seat_lonlat], crs)
     seats = {sid: (float(x), float(y)) for sid, x, y in zip(stations, sx, sy, strict=True)}
     seeds = [VillageSeed(r.point_id, r.town_id, r.name.endswith("社区")) for r in todo]
     spots = place_villages(seeds, seats, geometry_to_utm(boundary, crs))

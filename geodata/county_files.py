@@ -103,6 +103,13 @@ class PointRow:
     cold_storage: bool
     assumed: bool
 
+    @property
+    def lonlat(self) -> tuple[float, float]:
+        """(lon, lat) of a row that gives its position; ValueError for one that does not."""
+        if self.lon is None or self.lat is None:
+            raise ValueError(f"point {self.point_id} has no position")
+        return self.lon, self.lat
+
 
 def read_settings(folder: Path) -> tuple[CountySettings, list[Problem]]:
     """`county.toml` of `folder` (file names resolved against the folder)."""

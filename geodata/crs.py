@@ -120,3 +120,10 @@ def geometry_from_utm(geometry: BaseGeometry, crs: str = UTM48N) -> BaseGeometry
     return shapely.transform(
         geometry, lambda xy: np.column_stack(from_utm(xy[:, 0], xy[:, 1], crs))
     )
+
+
+def buffer_m(geometry: BaseGeometry, metres: float) -> BaseGeometry:
+    """A WGS-84 geometry grown by `metres` on the ground (done in its own UTM zone)."""
+    minx, miny, maxx, maxy = geometry.bounds
+    crs = utm_crs_of([minx, maxx], [miny, maxy])
+    return geometry_from_utm(geometry_to_utm(geometry, crs).buffer(metres), crs)

@@ -126,6 +126,7 @@ def _read_ways(path: Path) -> _Ways:
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.TagFilter(*(("highway", t) for t in _TAGS)))
         )
+        way: Any
         for way in processor:
             tags = way.tags
             if not _drivable(tags):
@@ -133,11 +134,11 @@ def _read_ways(path: Path) -> _Ways:
             nodes = [(n.ref, n.x, n.y) for n in way.nodes]
             if len(nodes) < 2:
                 continue
-            highway = tags.get("highway", "")
+            highway = str(tags.get("highway", ""))
             ways.osmid.append(way.id)
             ways.tag.append(tag_index[highway])
             ways.oneway.append(_oneway(highway, tags))
-            ways.maxspeed.append(_maxspeed(tags.get("maxspeed", "")))
+            ways.maxspeed.append(_maxspeed(str(tags.get("maxspeed", ""))))
             refs, xs, ys = zip(*nodes, strict=True)
             ways.ref.extend(refs)
             ways.x.extend(xs)

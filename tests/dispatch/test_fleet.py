@@ -130,7 +130,7 @@ def test_without_station_ids_only_explicit_vehicles() -> None:
         ('lunch = "12:00-13:00"', 'lunch = "noon"', "settings.lunch"),
         ("reload_min = 10", "reload_mins = 10", "settings.reload_mins"),
         ('station_deadline = "09:45"', "station_deadline = 9.75", "settings.station_deadline"),
-        ('id = "500118104"', 'id = "50011810x"', "stations[0].id"),
+        ('id = "500118104"', 'id = " "', "stations[0].id"),
         ('shift = "08:00-17:30"', 'shift = "8-17"', "station_default.shift"),
         ('{ type = "trike", count = 1,', '{ type = "trike", count = "one",', "count"),
         ("[station_cold]", "[station_colds]", "station_colds"),
