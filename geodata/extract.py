@@ -217,6 +217,8 @@ def _table(ways: _Ways, tag_speed: Mapping[str, float], clip: BaseGeometry | Non
     last = used & ~np.concatenate([segment, [False]])
     vertex = shared | first | last
     seg = np.flatnonzero(segment)
+    if len(seg) == 0:
+        return _empty(stats)
     owner, edge_ids, from_entry, to_entry = _edges(vertex, seg)
     loops = (ref[from_entry] == ref[to_entry]) & (to_entry - from_entry >= 2)
     if loops.any():  # a way looping back to where it joins: split it in the middle
@@ -266,6 +268,31 @@ def _table(ways: _Ways, tag_speed: Mapping[str, float], clip: BaseGeometry | Non
         bend_lat=lat[bend_entries],
         tags=list(_TAGS),
         stats=stats,
+    )
+
+
+def _empty(stats: dict[str, int]) -> RoadTable:
+    """A table without roads (every way was cut away)."""
+    ints, floats = np.zeros(0, dtype=np.int64), np.zeros(0)
+    flags = np.zeros(0, dtype=bool)
+    return RoadTable(
+        node_id=ints,
+        node_lon=floats,
+        node_lat=floats,
+        edge_u=ints,
+        edge_v=ints,
+        edge_osmid=ints,
+        edge_tag=ints,
+        edge_oneway=flags,
+        edge_reversed=flags,
+        edge_length_m=floats,
+        edge_speed_kph=floats,
+        edge_maxspeed_kph=floats,
+        bend_start=np.zeros(1, dtype=np.int64),
+        bend_lon=floats,
+        bend_lat=floats,
+        tags=list(_TAGS),
+        stats={**stats, "edges": 0},
     )
 
 
