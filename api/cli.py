@@ -63,7 +63,7 @@ def _workspace(network: Path | None, county: Path | None = None) -> service.Work
             _print_problems(exc.problems)
             raise InvalidInput(f"{county}: the county folder has errors") from exc
         except (ValueError, OSError) as exc:
-            raise InvalidInput(f"{network or county or 'network'}: {exc}") from exc
+            raise InvalidInput(str(exc)) from exc
     _roads_note(ws.network_source, ws.network.graph.graph)
     return ws
 
@@ -76,6 +76,7 @@ def _roads_note(source: str, stats: dict[str, Any]) -> None:
             f"{stats['ways_cut']:,} cut at the extract's edge, "
             f"{stats.get('ways_clipped', 0):,} cut at the county outline and its margin",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -83,11 +84,11 @@ def _print_problems(problems: list[Problem]) -> None:
     errors = [p for p in problems if not p.warning]
     warnings = [p for p in problems if p.warning]
     for p in errors[:200]:
-        console.print(f"[red]error[/red] {p}", highlight=False, markup=True)
+        console.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
     if len(errors) > 200:
         console.print(f"... and {len(errors) - 200} more errors")
     for p in warnings[:50]:
-        console.print(f"[yellow]warning[/yellow] {p}", highlight=False, markup=True)
+        console.print(f"[yellow]warning[/yellow] {p}", highlight=False, soft_wrap=True)
     if len(warnings) > 50:
         console.print(f"... and {len(warnings) - 50} more warnings")
 
@@ -355,6 +356,7 @@ def county_check(
             f"{kinds.count('village')} villages ({len(county.placed)} placed); "
             f"roads: {report.network_source or 'not loaded'}",
             highlight=False,
+            soft_wrap=True,
         )
     errors, warnings = len(report.errors), len(report.problems) - len(report.errors)
     console.print(f"{errors} error(s), {warnings} warning(s)")
@@ -373,7 +375,7 @@ def main() -> None:
         console.print("[red]Invalid input: nothing was planned or written.[/red]")
         sys.exit(2)
     except InvalidInput as exc:
-        console.print(f"[red]error[/red] {exc}", highlight=False)
+        console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
