@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.tiles:
         path = args.workdir / f"karhula-{n}x{n}.osm.pbf"
         if not path.exists():
-            tile_extract(SOURCE, path, n, n)
+            partial = path.with_name(f"partial-{path.name}")
+            tile_extract(SOURCE, partial, n, n)
+            partial.replace(path)
         megabytes = path.stat().st_size / 1e6
         county = _county_box(path, n)
         for label, clip in (("county", county), ("whole file", "")):

@@ -140,7 +140,11 @@ def plan_trips(
         pt = ws.point(p.point_id)
         if pt.kind == "station":
             e1_parcels.append(p)
-        elif choices[pt.town_id].choice == "via_station" and day.may_wait(p, pt.town_id):
+        elif (
+            pt.town_id in choices  # a town without a station is served direct
+            and choices[pt.town_id].choice == "via_station"
+            and day.may_wait(p, pt.town_id)
+        ):
             via[pt.town_id].append(p)
         else:
             e1_parcels.append(p)

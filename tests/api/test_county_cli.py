@@ -195,3 +195,24 @@ def test_the_embedded_county_on_a_foreign_extract_is_refused(tmp_path: Path) -> 
     r = run("plan", str(manifest), "--network", str(PBF), "--out", str(tmp_path / "out"))
     assert r.returncode == 2
     assert "no connected drivable roads inside the county outline" in r.stderr
+
+
+def test_a_town_without_a_station_is_a_warning_and_served_direct(
+    tmp_path: Path, manifest: Path
+) -> None:
+    folder = _copy(tmp_path)
+    points = folder / "points.csv"
+    text = points.read_text(encoding="utf-8")
+    points.write_text(text.replace("RK-4,Harakankello,village,RK", "RK-4,Harakankello,village,MU"))
+    check = run("county", "check", str(folder))
+    assert check.returncode == 0, check.stderr
+    assert "warning points.csv: row 7: town: town 'MU' has no station" in check.stderr
+    out = tmp_path / "out"
+    r = run("plan", str(manifest), "--county", str(folder), "--out", str(out), "--time-limit", "2")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    for route in plan["routes"]:
+        if any(s["point_id"] == "RK-4" for s in route["stops"]):
+            assert route["echelon"] == 1 and route["depot"] == "HUB"
+    served = {s["point_id"] for r in plan["routes"] for s in r["stops"] if s["drop"]}
+    assert "RK-4" in served
