@@ -33,11 +33,6 @@ def serve_county(folder: Path | None) -> None:
     _county = folder
 
 
-def served_county() -> Path | None:
-    """The county folder this process serves (None: the embedded Yongchuan)."""
-    return _county
-
-
 def workspace() -> Workspace:
     """The served county's workspace, loaded once per process on first use."""
     from dispatch.service import Workspace
