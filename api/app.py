@@ -7,14 +7,16 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.auth import FailedAuthLimiter
+from api.county_store import claim_county
 from api.db import default_db_url, make_engine
-from api.deps import Caches, workspace
+from api.deps import Caches, serve_county, workspace
 from api.gate import Gate
 from api.jobs import JobManager
 from api.limits import Limits
@@ -52,19 +54,27 @@ def create_app(
     *,
     limits: Limits | None = None,
     preload_workspace: bool = True,
+    county: Path | None = None,
 ) -> FastAPI:
-    """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3).
+    """The app on `db_url` (default: RURALDISPATCH_DB or ./ruraldispatch.sqlite3) serving the
+    county folder `county` (None: the embedded Yongchuan); one county per server.
 
-    At start-up the schema is migrated, jobs a previous process left unfinished are marked
-    failed, and the plan-job supervisor starts with `limits.solvers` solver processes.
+    At start-up the schema is migrated, the database's county checked (CountyMismatch if it
+    was made for another county), jobs a previous process left unfinished are marked failed,
+    and the plan-job supervisor starts with `limits.solvers` solver processes.
     """
+    from dispatch.workspace import county_of
+
     url = db_url or default_db_url()
     limits = limits or Limits()
     engine = make_engine(url)
+    served = county_of(county)  # reads the county's files (not its roads): fails early
+    serve_county(county)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         migrate(engine)
+        claim_county(engine, served.settings.identity, served.name)
         app.state.jobs.start()
         if preload_workspace:
             threading.Thread(target=workspace, name="load-workspace", daemon=True).start()
@@ -77,13 +87,13 @@ def create_app(
     app = FastAPI(
         title="ruraldispatch",
         version="1.0",
-        summary="Dispatch for the unified rural delivery company of Yongchuan District",
+        summary=f"Dispatch for the unified rural delivery company of {served.name}",
         lifespan=lifespan,
     )
     app.state.db_url = url
     app.state.engine = engine
     app.state.limits = limits
-    app.state.jobs = JobManager(engine, url, limits)
+    app.state.jobs = JobManager(engine, url, limits, county=county)
     app.state.caches = Caches()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
     errors.install(app)

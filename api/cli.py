@@ -1,4 +1,5 @@
-"""The `ruraldispatch` command line: demo, plan, validate, sheets, solve, network, serve, keys.
+"""The `ruraldispatch` command line: demo, plan, validate, sheets, solve, network, county,
+serve, keys.
 
 Exit codes: 0 success, 2 invalid input (nothing written), 3 a plan that breaks the rules
 (`validate`), 1 internal error.
@@ -14,7 +15,7 @@ import sys
 import time
 import traceback
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,12 +30,15 @@ from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.modes import MODES
 from dispatch.parcel import InputError, ManifestError, Parcel
+from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.vroom import solve_vroom
 
 app = typer.Typer(add_completion=False, help="Routing and dispatch for a county's rural delivery.")
 network_app = typer.Typer(add_completion=False, help="The road network and service points.")
 app.add_typer(network_app, name="network")
+county_app = typer.Typer(add_completion=False, help="County folders: points, outline, roads.")
+app.add_typer(county_app, name="county")
 register_service(app)
 
 console = Console(stderr=True)
@@ -44,19 +48,55 @@ class InvalidInput(Exception):
     """Input the user must fix; the command exits 2 and writes nothing."""
 
 
-def today() -> dt.date:
-    """Today's date in Asia/Shanghai."""
-    return dt.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date()
+COUNTY_HELP = "County folder (county.toml, points.csv, ...); default: the embedded Yongchuan."
+NETWORK_HELP = "Road file (.osm.pbf, .osm or .graphml); default: the county's own."
 
 
-def _workspace(network: Path | None) -> service.Workspace:
+def today(time_zone: str = "Asia/Shanghai") -> dt.date:
+    """Today's date in the county's time zone."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(time_zone)).date()
+
+
+def _workspace(network: Path | None, county: Path | None = None) -> service.Workspace:
     if network is not None and not network.exists():
         raise InvalidInput(f"{network}: network file not found")
+    if county is not None and not county.is_dir():
+        raise InvalidInput(f"{county}: county folder not found")
     with console.status("Loading the county and its road network..."):
         try:
-            return service.Workspace.default(network)
+            ws = service.Workspace.load(county, network)
+        except CountyError as exc:
+            _print_problems(exc.problems)
+            raise InvalidInput(f"{county}: the county folder has errors") from exc
         except (ValueError, OSError) as exc:
-            raise InvalidInput(f"{network}: {exc}") from exc
+            raise InvalidInput(str(exc)) from exc
+    _roads_note(ws.network_source, ws.network.graph.graph)
+    return ws
+
+
+def _roads_note(source: str, stats: dict[str, Any]) -> None:
+    """Say which roads were loaded and how many ways of an extract were cut."""
+    if "ways_cut" in stats:
+        console.print(
+            f"Roads: {source}: {stats.get('ways', 0):,} drivable ways, "
+            f"{stats['ways_cut']:,} cut at the extract's edge, "
+            f"{stats.get('ways_clipped', 0):,} cut at the county outline and its margin",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
+    for p in errors[:200]:
+        console.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
+    if len(errors) > 200:
+        console.print(f"... and {len(errors) - 200} more errors")
+    for p in warnings[:50]:
+        console.print(f"[yellow]warning[/yellow] {p}", highlight=False, soft_wrap=True)
+    if len(warnings) > 50:
+        console.print(f"... and {len(warnings) - 50} more warnings")
 
 
 def _fleet(ws: service.Workspace, path: Path | None) -> Fleet:
@@ -85,15 +125,26 @@ def process_age_s() -> float:
 
 @dataclass(frozen=True)
 class DayOptions:
-    """How to plan a day, as the command line gives it."""
+    """How to plan a day, as the command line gives it; `date` None means today in the
+    county (see `dated`)."""
 
-    date: dt.date
+    date: dt.date | None
     mode: str
     time_limit: float
     fleet: Path | None
     off: tuple[str, ...]
     carry_over: Path | None
     driver_files: bool
+
+    @property
+    def day(self) -> dt.date:
+        """The day to plan (call `dated` first)."""
+        assert self.date is not None, "DayOptions.dated() sets the date"
+        return self.date
+
+    def dated(self, ws: service.Workspace) -> DayOptions:
+        """The options with the day set: as given, else today in the county's time zone."""
+        return replace(self, date=self.date or today(ws.county.settings.time_zone))
 
 
 def _day_options(
@@ -106,7 +157,7 @@ def _day_options(
     driver_files: bool,
 ) -> DayOptions:
     try:
-        day = dt.date.fromisoformat(date) if date else today()
+        day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise InvalidInput(f"--date: {exc}") from exc
     if mode not in MODES:
@@ -166,7 +217,7 @@ def _plan_and_write(
         plan = service.plan_day(
             ws,
             parcels,
-            date=options.date,
+            date=options.day,
             fleet=fleet,
             time_limit_s=max(1.0, budget),
             mode=options.mode,
@@ -247,8 +298,11 @@ CarryOver = Annotated[
 DriverFiles = Annotated[
     bool, typer.Option(help="Also write each route's PDF sheet (Chinese) and GPX track.")
 ]
-DayDate = Annotated[str | None, typer.Option(help="Day to plan (YYYY-MM-DD).")]
-Network = Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")]
+DayDate = Annotated[
+    str | None, typer.Option(help="Day to plan (YYYY-MM-DD); default: today in the county.")
+]
+Network = Annotated[Path | None, typer.Option(help=NETWORK_HELP)]
+County = Annotated[Path | None, typer.Option(help=COUNTY_HELP)]
 
 
 @app.command()
@@ -263,11 +317,14 @@ def demo(
     off: Off = None,
     carry_over: CarryOver = None,
     driver_files: DriverFiles = False,
+    county: County = None,
+    network: Network = None,
 ) -> None:
-    """Generate a realistic day for the embedded county, write its manifests, plan it."""
+    """Generate a realistic day for the county, write its manifests, plan it."""
     options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
-    ws = _workspace(None)
-    generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=options.date)
+    ws = _workspace(network, county)
+    options = options.dated(ws)
+    generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=options.day)
     paths = write_demo_manifests(generated, out, ws.county)
     console.print(f"Wrote {len(paths)} manifests to {out / 'manifests'}")
     read, invalid = service.read_manifest_files(ws, paths)
@@ -287,13 +344,15 @@ def plan(
     off: Off = None,
     carry_over: CarryOver = None,
     driver_files: DriverFiles = False,
+    county: County = None,
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
-    ws = _workspace(network)
+    ws = _workspace(network, county)
+    options = options.dated(ws)
     parcels, invalid = service.read_manifest_files(ws, manifests, skip_invalid=skip_invalid)
     if invalid:
         console.print(f"[yellow]Skipping {len(invalid)} invalid row(s):[/yellow]")
@@ -308,6 +367,7 @@ def validate(
     fleet: FleetFile = None,
     network: Network = None,
     carry_over: CarryOver = None,
+    county: County = None,
 ) -> None:
     """Check a plan (planned here or edited by hand) against its manifests, fleet and roads.
 
@@ -319,7 +379,7 @@ def validate(
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     plan = _read_plan(plan_file, "")
     previous = _read_plan(carry_over, "--carry-over: ") if carry_over else None
-    ws = _workspace(network)
+    ws = _workspace(network, county)
     chosen = _fleet(ws, fleet)
     parcels, _ = service.read_manifest_files(ws, manifests)
     violations = service.check_plan_file(ws, plan, parcels, chosen, previous)
@@ -382,6 +442,7 @@ def sheets(
     ] = ",".join(service.SHEET_FORMATS),
     fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file the plan used.")] = None,
     network: Annotated[Path | None, typer.Option(help="Network the plan used.")] = None,
+    county: County = None,
 ) -> None:
     """Route sheets (PDF, GPX, CSV), loading lists and the plan workbook from a stored plan."""
     try:
@@ -395,7 +456,7 @@ def sheets(
         plan = service.load_plan(plan_file)
     except service.PlanFormatError as exc:
         raise InvalidInput(str(exc)) from exc
-    ws = _workspace(network)
+    ws = _workspace(network, county)
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
     try:
@@ -411,10 +472,12 @@ def sheets(
 @network_app.command("points")
 def network_points(
     out: Annotated[Path, typer.Option(help="CSV file to write.")],
-    network: Annotated[Path | None, typer.Option(help=".osm or .graphml road network.")] = None,
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
+    county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
 ) -> None:
-    """Write every service point as CSV: point_id,name,kind,town_id,lon,lat,open_s,close_s."""
-    ws = _workspace(network)
+    """Write every service point as CSV: point_id,name,kind,town_id,lon,lat,open_s,close_s,
+    placed (1 where the position was placed, not given)."""
+    ws = _workspace(network, county)
     rows = service.network_points(ws)
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -423,6 +486,35 @@ def network_points(
         writer.writerows(rows)
     tmp.replace(out)
     console.print(f"Wrote {len(rows)} points to {out}")
+
+
+@county_app.command("check")
+def county_check(
+    folder: Annotated[Path, typer.Argument(help="County folder.")],
+    network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
+) -> None:
+    """Check a county folder: every problem with file, row and field (exit 2 if any error)."""
+    if network is not None and not network.exists():
+        raise InvalidInput(f"{network}: network file not found")
+    with console.status("Checking the county and its roads..."):
+        report = check_county(folder, network)
+    _print_problems(report.problems)
+    if report.network_source:
+        _roads_note(report.network_source, report.road_stats)
+    county = report.county
+    if county is not None:
+        kinds = [p.kind for p in county.points]
+        console.print(
+            f"{county.name}: {kinds.count('hub')} hub, {kinds.count('station')} stations, "
+            f"{kinds.count('village')} villages ({len(county.placed)} placed); "
+            f"roads: {report.network_source or 'not loaded'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    errors, warnings = len(report.errors), len(report.problems) - len(report.errors)
+    console.print(f"{errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(2)
 
 
 def main() -> None:
@@ -436,7 +528,7 @@ def main() -> None:
         console.print("[red]Invalid input: nothing was planned or written.[/red]")
         sys.exit(2)
     except InvalidInput as exc:
-        console.print(f"[red]error[/red] {exc}", highlight=False)
+        console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from sqlalchemy.engine import Engine
 
@@ -42,14 +45,20 @@ def serve(
     limit: list[str] = typer.Option(  # noqa: B008
         [], help="change a limit: NAME=VALUE (README: Limits), repeatable"
     ),
+    county: Annotated[
+        Path | None,
+        typer.Option(help="county folder served (default: the embedded Yongchuan); one per server"),
+    ] = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API for one county (OpenAPI docs at /docs)."""
     import logging
 
     import uvicorn
 
     from api.app import create_app
+    from api.county_store import CountyMismatch, claim_county
     from api.limits import Limits
+    from dispatch.workspace import CountyError, county_of
 
     try:
         limits = Limits().with_settings([*limit, *([f"solvers={solvers}"] if solvers else [])])
@@ -58,9 +67,21 @@ def serve(
         raise typer.Exit(2) from None
     url = db or default_db_url()
     engine = _open_db(url)
-    engine.dispose()
+    try:
+        served = county_of(county)
+        claim_county(engine, served.settings.identity, served.name)
+    except CountyError as exc:
+        for problem in exc.problems:
+            typer.echo(f"{'warning' if problem.warning else 'error'} {problem}", err=True)
+        raise typer.Exit(2) from exc
+    except CountyMismatch as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
-    uvicorn.run(create_app(url, limits=limits), host=host, port=port, log_level="info")
+    app = create_app(url, limits=limits, county=county)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def create(

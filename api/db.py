@@ -113,6 +113,17 @@ class ParcelRow(Base):
     row: Mapped[int] = mapped_column(Integer)
 
 
+class ServedCounty(Base):
+    """The county this database serves (one row): a server for another county is refused."""
+
+    __tablename__ = "served_county"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(255))
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class FleetVersion(Base):
     """A fleet set through PUT /v1/fleet (TOML text); the newest one is in force."""
 

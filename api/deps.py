@@ -12,6 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -30,13 +31,22 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _ws_lock = threading.Lock()
 _ws: list[Workspace] = []
+_county: list[Path | None] = [None]  # the county folder served (None: the embedded one)
+
+
+def serve_county(folder: Path | None) -> None:
+    """Set the county folder this process serves (one county per server)."""
+    with _ws_lock:
+        if _county[0] != folder:
+            _county[0] = folder
+            _ws.clear()
 
 
 def workspace() -> Workspace:
-    """The embedded county workspace, loaded once per process on first use (blocking)."""
+    """The served county's workspace, loaded once per process on first use (blocking)."""
     with _ws_lock:
         if not _ws:
-            _ws.append(Workspace.default())
+            _ws.append(Workspace.load(_county[0]))
         return _ws[0]
 
 

@@ -53,6 +53,8 @@ _LOOP_S = 0.25
 
 #: Environment variable handing the database URL to a worker (kept out of `ps` output).
 WORKER_DB_ENV = "RURALDISPATCH_WORKER_DB"
+#: Environment variable handing the served county folder to a worker ("": the embedded one).
+WORKER_COUNTY_ENV = "RURALDISPATCH_WORKER_COUNTY"
 
 
 @dataclass
@@ -100,7 +102,14 @@ def kill_group(pid: int) -> None:
 class JobManager:
     """Starts queued jobs in worker process groups, watches, reaps and cancels them."""
 
-    def __init__(self, engine: Engine, db_url: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        db_url: str,
+        limits: Limits | None = None,
+        county: Path | None = None,
+    ) -> None:
+        self.county = county
         self.engine = engine
         self.db_url = db_url
         self.limits = limits or Limits()
@@ -233,7 +242,7 @@ class JobManager:
             assert self._lifeline is not None
             try:
                 with self._lock:
-                    proc = _spawn_worker(self.db_url, plan_id, self._lifeline[0])
+                    proc = _spawn_worker(self.db_url, plan_id, self._lifeline[0], self.county)
                     hard_stop = self.limits.job_hard_stop_s(time_limit_s)
                     self._running[plan_id] = _Running(proc, time.monotonic() + hard_stop, hard_stop)
             except OSError as exc:
@@ -242,11 +251,15 @@ class JobManager:
             plan_store.set_worker(self.engine, plan_id, proc.pid)
 
 
-def _spawn_worker(db_url: str, plan_id: str, lifeline_fd: int) -> subprocess.Popen[bytes]:
-    """Start `python -m api.worker plan PLAN_ID LIFELINE_FD` as a new process group."""
+def _spawn_worker(
+    db_url: str, plan_id: str, lifeline_fd: int, county: Path | None
+) -> subprocess.Popen[bytes]:
+    """Start `python -m api.worker plan PLAN_ID LIFELINE_FD` as a new process group, for the
+    county folder `county` (None: the embedded one)."""
+    folder = str(county.resolve()) if county is not None else ""
     return subprocess.Popen(
         worker_command("plan", plan_id, lifeline_fd),
-        env=worker_env({WORKER_DB_ENV: db_url}),
+        env=worker_env({WORKER_DB_ENV: db_url, WORKER_COUNTY_ENV: folder}),
         stdin=subprocess.DEVNULL,
         pass_fds=(lifeline_fd,),
         start_new_session=True,
@@ -310,7 +323,8 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             base_json = base.plan_json if base is not None else None
         events = _events(session, request.get("events", []))
         fleet_toml, date, version_of = job.fleet_toml, job.date, job.version_of
-    ws = service.Workspace.default()
+    county = os.environ.get(WORKER_COUNTY_ENV, "")
+    ws = service.Workspace.load(Path(county) if county else None)
     fleet = service.fleet_from_toml(fleet_toml, ws) if fleet_toml else ws.fleet
     fleet = fleet.with_off(request.get("vehicles_off", []))
     progress = _Progress(engine, plan_id)

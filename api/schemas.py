@@ -308,11 +308,25 @@ class NetworkPoint(BaseModel):
     lat: float
     open_s: int
     close_s: int
+    placed: int = Field(description="1 when the county gave no position and it was placed")
+
+
+class ServedCounty(BaseModel):
+    """The county this server plans (one per server)."""
+
+    name: str
+    code: str
+    time_zone: str
+    hub_id: str
+    network: str = Field(description="where the roads come from: 'synthetic' or a road file")
+    placed_points: int = Field(description="points placed by the documented method")
+    attribution: str
 
 
 class NetworkPoints(BaseModel):
-    """The hub, the town stations and the village service points."""
+    """The county served, and its hub, town stations and village service points."""
 
+    county: ServedCounty
     points: list[NetworkPoint]
 
 

@@ -1,6 +1,8 @@
 """Fleet: vehicle types and vehicles, read from a TOML file (default: the Yongchuan fleet).
 
-The TOML layout is documented in `dispatch/data/fleet_default.toml`.
+A county folder may name its fleet file; one that names none gets the embedded Yongchuan fleet
+(hub vehicles at the county's hub, the station defaults at each of its stations). The TOML
+layout is documented in that file, `geodata/data/yongchuan/fleet.toml`.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from dispatch.parcel import InputError
-from geodata.county import County
+from geodata.county import EMBEDDED_FOLDER, County
 
 VehicleClass = Literal["tricycle", "van", "truck"]
 
@@ -119,7 +120,10 @@ class FleetError(ValueError):
         super().__init__("invalid fleet:\n" + "\n".join(str(e) for e in errors))
 
 
-DEFAULT_FLEET = "fleet_default.toml"
+#: The fleet of a county folder that names none: the embedded Yongchuan county's.
+DEFAULT_FLEET = EMBEDDED_FOLDER / "fleet.toml"
+#: The hub's id where no county says otherwise (the embedded Yongchuan's).
+DEFAULT_HUB_ID = "HUB"
 _CLASS_LETTER = {"truck": "T", "van": "V", "tricycle": "E"}  # "R" for any refrigerated vehicle
 
 # [settings] keys: TOML name -> (Settings field, seconds per unit)
@@ -164,30 +168,38 @@ def load_fleet(
     path: Path | None = None,
     station_ids: Sequence[str] = (),
     cold_station_ids: Sequence[str] = (),
+    hub_id: str = DEFAULT_HUB_ID,
 ) -> Fleet:
-    """Read a fleet TOML file (None: the packaged Yongchuan default, fleet_default.toml).
+    """Read a fleet TOML file (None: the embedded Yongchuan fleet, DEFAULT_FLEET).
 
     `[station_default]` vehicles are given to every id in `station_ids` (unless a `[[stations]]`
     entry overrides it) and `[station_cold]` ones to every id in `cold_station_ids`; with no
     station ids only the explicit `[[vehicles]]` are built. Overrides for stations not in
-    `station_ids` are ignored (a what-if may close a station). Raises FleetError naming file
-    and key.
+    `station_ids` are ignored (a what-if may close a station). `[[vehicles]]` without a depot
+    are based at `hub_id`. Raises FleetError naming file and key.
     """
-    if path is None:
-        text = resources.files("dispatch").joinpath("data", DEFAULT_FLEET).read_text("utf-8")
-        return load_fleet_text(text, DEFAULT_FLEET, station_ids, cold_station_ids)
+    path = path or DEFAULT_FLEET
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FleetError([InputError(path.name, 0, "file", f"cannot read: {exc}")]) from None
-    return load_fleet_text(text, path.name, station_ids, cold_station_ids)
+    return load_fleet_text(text, path.name, station_ids, cold_station_ids, hub_id)
 
 
 def fleet_for_county(county: County, path: Path | None = None) -> Fleet:
-    """The fleet of `path` (default file if None) expanded over the county's stations."""
+    """The fleet of `path` (None: the county folder's fleet file, else the default) expanded
+    over the county's stations, hub vehicles at its hub."""
     stations = [p for p in county.points if p.kind == "station"]
     cold = [p.point_id for p in stations if p.cold_storage]
-    return load_fleet(path, [p.point_id for p in stations], cold)
+    chosen = path or county.settings.fleet_file
+    return load_fleet(chosen, [p.point_id for p in stations], cold, county.hub_id)
+
+
+def fleet_text_for_county(text: str, county: County, source: str = "fleet.toml") -> Fleet:
+    """A fleet from TOML text (e.g. PUT /v1/fleet) expanded over the county's stations."""
+    stations = [p for p in county.points if p.kind == "station"]
+    cold = [p.point_id for p in stations if p.cold_storage]
+    return load_fleet_text(text, source, [p.point_id for p in stations], cold, county.hub_id)
 
 
 def load_fleet_text(
@@ -195,6 +207,7 @@ def load_fleet_text(
     source: str = "fleet.toml",
     station_ids: Sequence[str] = (),
     cold_station_ids: Sequence[str] = (),
+    hub_id: str = DEFAULT_HUB_ID,
 ) -> Fleet:
     """Parse fleet TOML text (see load_fleet); `source` names it in errors."""
     reader = _FleetReader(source)
@@ -213,10 +226,11 @@ def load_fleet_text(
             types[name] = vtype
     if not types:
         reader.error("types", "no vehicle types defined")
-    known = {"HUB", *station_ids}
+    known = {hub_id, *station_ids}
     vehicles: list[FleetVehicle] = []
     for i, entry in enumerate(reader.array(doc.get("vehicles", []), "vehicles")):
-        vehicles += reader.vehicles(entry, f"vehicles[{i}]", types, known if station_ids else None)
+        depots = known if station_ids else None
+        vehicles += reader.vehicles(entry, f"vehicles[{i}]", types, hub_id, depots)
         if len(vehicles) > MAX_VEHICLES:
             break
     default = reader.table(doc.get("station_default", {}), "station_default")
@@ -227,10 +241,8 @@ def load_fleet_text(
         body = reader.table(entry, key)
         reader.unknown(body, {"id", "vehicles", "shift", "max_trips"}, key)
         sid = body.get("id")
-        if not isinstance(sid, str) or not sid:
+        if not isinstance(sid, str) or not sid.strip():
             reader.error(f"{key}.id", "missing station id")
-        elif not (len(sid) == 9 and sid.isdigit()):
-            reader.error(f"{key}.id", f"{sid!r} is not a 9-digit station id")
         elif sid in overrides:
             reader.error(f"{key}.id", f"station {sid!r} listed twice")
         else:
@@ -411,15 +423,17 @@ class _FleetReader:
         entry: object,
         key: str,
         types: Mapping[str, VehicleType],
+        hub_id: str,
         depots: set[str] | None,
     ) -> list[FleetVehicle]:
-        """One [[vehicles]] entry: `id`, or `id_prefix` + `count` (ids PREFIX01, PREFIX02...)."""
+        """One [[vehicles]] entry: `id`, or `id_prefix` + `count` (ids PREFIX01, PREFIX02...);
+        `depot` defaults to the hub."""
         body = self.table(entry, key)
         self.unknown(body, {"id", "id_prefix", "count", "type", "depot", "shift", "max_trips"}, key)
         vtype = self.text(body, "type", key)
         if vtype is not None and vtype not in types:
             self.error(f"{key}.type", f"unknown vehicle type {vtype!r}")
-        depot = self.text(body, "depot", key)
+        depot = self.text(body, "depot", key) if "depot" in body else hub_id
         if depot is not None and depots is not None and depot not in depots:
             self.error(f"{key}.depot", f"{depot!r} is not the hub or a station")
         window = self.shift(body.get("shift"), f"{key}.shift")

@@ -309,7 +309,7 @@ def _check(
     seen: dict[str, int] = {}
     rows: list[_Row] = []
     for row, rec in records:
-        checked = _check_record(row, rec, filename, targets, seen, errors)
+        checked = _check_record(row, rec, filename, targets, county.hub_id, seen, errors)
         if checked is not None:
             rows.append(checked)
     pending = [r for r in rows if r.lonlat is not None]
@@ -348,6 +348,7 @@ def _check_record(
     rec: _Record,
     filename: str,
     targets: set[str],
+    hub_id: str,
     seen: dict[str, int],
     errors: list[InputError],
 ) -> _Row | None:
@@ -380,7 +381,7 @@ def _check_record(
     if cold_text not in _TRUE and cold_text not in _FALSE:
         bad("cold", f"{rec['cold']!r} is not 0/1 or true/false")
     due_date = _date(rec["due_date"], bad)
-    point_id, lonlat = _where(rec, targets, bad)
+    point_id, lonlat = _where(rec, targets, hub_id, bad)
     if len(errors) > n_before:
         return None
     assert kind is not None and due_date is not None
@@ -426,13 +427,15 @@ def _date(text: str, bad: _Bad) -> dt.date | None:
         return None
 
 
-def _where(rec: _Record, targets: set[str], bad: _Bad) -> tuple[str, tuple[float, float] | None]:
+def _where(
+    rec: _Record, targets: set[str], hub_id: str, bad: _Bad
+) -> tuple[str, tuple[float, float] | None]:
     """The row's point id, or ("", WGS-84 lon/lat) still to be located."""
     point_id = rec.get("point_id", "").strip()
     if point_id:
         if point_id in targets:
             return point_id, None
-        if point_id.upper() == "HUB":
+        if point_id.upper() == hub_id.upper():
             bad("point_id", "the hub is not a delivery or pickup point")
         elif "e+" in point_id.lower():
             bad("point_id", f"{point_id!r} looks mangled by Excel; format the column as text")

@@ -358,7 +358,7 @@ def town_counts(
             point.town_id,
             {
                 "town_id": point.town_id,
-                "name": ws.point(point.town_id).name,
+                "name": ws.point(point.town_id).name if ws.has(point.town_id) else point.town_id,
                 "parcels": 0,
                 "via_station": 0,
                 "direct": 0,

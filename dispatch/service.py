@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
-from dispatch.fleet import Fleet, fleet_to_toml, load_fleet_text
+from dispatch.fleet import Fleet, fleet_text_for_county, fleet_to_toml
 from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
 from dispatch.manifest import parse_manifest, read_manifests
@@ -195,7 +195,7 @@ def plan_day(
         {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
         for p in carried
     ]
-    request = _DayRequest(ws.network_source, everything, date, base, resume)
+    request = _DayRequest(ws.origin, everything, date, base, resume)
 
     def build(day: DayResult, followed: str) -> dict[str, Any]:
         return build_plan(
@@ -237,7 +237,7 @@ def _origin(ws: Workspace, p: Parcel) -> str:
 class _DayRequest:
     """What both of auto's plans are made from (picklable, for the second process)."""
 
-    network: str
+    origin: tuple[str, str] | None  # where the second process loads the workspace from
     parcels: Sequence[Parcel]
     date: dt.date
     fleet: Fleet
@@ -311,7 +311,7 @@ def _start_direct(
 ]:
     """Start the direct plan in a second process, or (None, None) where processes cannot be
     started (e.g. inside a daemonic worker)."""
-    if multiprocessing.current_process().daemon:
+    if multiprocessing.current_process().daemon or request.origin is None:
         return None, None
     try:
         pool = concurrent.futures.ProcessPoolExecutor(
@@ -324,7 +324,10 @@ def _start_direct(
 
 def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = None) -> DayResult:
     """The direct plan of the request, ending by `deadline` (epoch s)."""
-    ws = ws or Workspace.default(None if request.network == "synthetic" else Path(request.network))
+    if ws is None:
+        assert request.origin is not None, "only a loaded workspace is loaded again"
+        folder, network = request.origin
+        ws = Workspace.load(Path(folder) if folder else None, Path(network) if network else None)
     return plan_trips(
         ws,
         request.fleet,
@@ -365,6 +368,8 @@ def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
         "direct_why": dict(sorted(why.items())),
         "solve_time_s": round(time.perf_counter() - started, 2),
         "network": ws.network_source,
+        "county": ws.county.name,
+        "placed_points": len(ws.county.placed),
     }
 
 
@@ -487,7 +492,8 @@ def replan(
 
 
 def network_points(ws: Workspace) -> list[dict[str, Any]]:
-    """All service points as rows (point_id, name, kind, town_id, lon, lat, open_s, close_s)."""
+    """All service points as rows (point_id, name, kind, town_id, lon, lat, open_s, close_s,
+    placed: 1 where the position was placed by geodata.placement, not given by the county)."""
     return [
         {
             "point_id": p.point_id,
@@ -498,6 +504,7 @@ def network_points(ws: Workspace) -> list[dict[str, Any]]:
             "lat": round(p.lat, 6),
             "open_s": p.open_s,
             "close_s": p.close_s,
+            "placed": int(p.placed),
         }
         for p in ws.points
     ]
@@ -510,13 +517,7 @@ def fleet_toml(fleet: Fleet) -> str:
 
 def fleet_from_toml(text: str, ws: Workspace) -> Fleet:
     """A fleet from TOML text (ValueError naming the key when invalid)."""
-    stations = [p for p in ws.points if p.kind == "station"]
-    return load_fleet_text(
-        text,
-        "fleet.toml",
-        [p.point_id for p in stations],
-        [p.point_id for p in stations if p.cold_storage],
-    )
+    return fleet_text_for_county(text, ws.county)
 
 
 def _route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:
@@ -586,7 +587,7 @@ def town_kpis(
             for pid in s["load"] + s["drop"]:
                 t = town_of[by_id[pid].point_id]
                 handled[t] = handled.get(t, 0) + 1
-            if s is r["stops"][-1] and s["point_id"] == "HUB":
+            if s is r["stops"][-1] and s["point_id"] == ws.hub_id:
                 for pid in s["drop"]:
                     if by_id[pid].kind == "pickup":
                         row(town_of[by_id[pid].point_id])["collected"] += 1

@@ -10,11 +10,22 @@ import numpy as np
 
 from dispatch.fleet import Fleet, VehicleType, fleet_for_county
 from geodata.areas import ServiceAreas
-from geodata.county import County, load_county
+from geodata.county import County, load_county, load_county_dir, read_county
+from geodata.county_roads import check_roads, county_graph
 from geodata.matrix import TravelMatrix, TravelProfile, road_path, travel_matrix
 from geodata.network import RoadNetwork, attach_points
 from geodata.points import ServicePoint
-from geodata.roads import synthetic_network
+from geodata.problems import CountyError, Problem
+
+__all__ = [
+    "CountyCheck",
+    "CountyError",
+    "Problem",
+    "Workspace",
+    "check_county",
+    "county_of",
+    "profile_of",
+]
 
 
 def profile_of(vtype: VehicleType) -> TravelProfile:
@@ -31,6 +42,9 @@ class Workspace:
     areas: ServiceAreas
     fleet: Fleet
     network_source: str = "synthetic"
+    #: (county folder, road file) it was loaded from by `load` ("" for the defaults), so
+    #: another process can load the same; None for a workspace built by hand.
+    origin: tuple[str, str] | None = None
     _index: dict[str, int] = field(default_factory=dict)
     _matrices: dict[TravelProfile, TravelMatrix] = field(default_factory=dict)
 
@@ -40,7 +54,17 @@ class Workspace:
     @classmethod
     def default(cls, network: Path | None = None) -> Workspace:
         """The embedded Yongchuan county, on the synthetic roads or an OSM file (cached)."""
-        return _workspace(str(network) if network else "")
+        return cls.load(None, network)
+
+    @classmethod
+    def load(cls, county: Path | None = None, network: Path | None = None) -> Workspace:
+        """The county of a folder (None: the embedded Yongchuan) on its roads, or on the road
+        file `network`; built once per process and folder.
+
+        ValueError (CountyError, FarFromRoad, ...) naming what is wrong.
+        """
+        folder = str(Path(county).resolve()) if county is not None else ""
+        return _workspace(folder, str(network) if network else "")
 
     @property
     def points(self) -> list[ServicePoint]:
@@ -50,7 +74,7 @@ class Workspace:
     @property
     def hub_id(self) -> str:
         """The id of the county's hub."""
-        return next(p.point_id for p in self.county.points if p.kind == "hub")
+        return self.county.hub_id
 
     def has(self, point_id: str) -> bool:
         """True when `point_id` is a service point of the county."""
@@ -96,17 +120,62 @@ class Workspace:
 
 
 @functools.lru_cache(maxsize=4)
-def _workspace(network: str) -> Workspace:
-    county = load_county()
-    if network:
-        from geodata.osm import load_network  # osmnx is imported at first use only
-
-        graph = load_network(Path(network))
-        source = network
-    else:
-        graph = synthetic_network(county)
-        source = "synthetic"
-    net = attach_points(graph, county.points)
+def _workspace(folder: str, network: str) -> Workspace:
+    county = load_county_dir(Path(folder)) if folder else load_county()
+    graph, source = county_graph(county, Path(network) if network else None)
+    net = attach_points(graph, county.points, county.settings.max_access_m)
     areas = ServiceAreas(county.points, county.boundary)
     fleet = fleet_for_county(county)
-    return Workspace(county=county, network=net, areas=areas, fleet=fleet, network_source=source)
+    return Workspace(
+        county=county,
+        network=net,
+        areas=areas,
+        fleet=fleet,
+        network_source=source,
+        origin=(folder, network),
+    )
+
+
+def county_of(folder: Path | None) -> County:
+    """The county of a folder (None: the embedded Yongchuan), without its roads.
+
+    CountyError (a ValueError) naming every problem of the folder.
+    """
+    return load_county_dir(folder) if folder is not None else load_county()
+
+
+@dataclass
+class CountyCheck:
+    """What `county check` found: the county (None if its files are broken), the road source,
+    counts of the roads (ways cut at the extract's edge...) and every problem."""
+
+    county: County | None
+    network_source: str
+    road_stats: dict[str, int]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that make the folder unusable."""
+        return [p for p in self.problems if not p.warning]
+
+
+def check_county(folder: Path, network: Path | None = None) -> CountyCheck:
+    """Check a county folder and its roads (or the road file `network`); never raises for
+    bad input: every problem is in the result, named by file, row and field."""
+    county, problems = read_county(folder)
+    if county is None:
+        return CountyCheck(None, "", {}, problems)
+    try:
+        graph, source = county_graph(county, network)
+    except ValueError as exc:
+        key = "--network" if network is not None else "network"
+        problems.append(
+            Problem("county.toml" if network is None else str(network), 0, key, str(exc))
+        )
+        return CountyCheck(county, "", {}, problems)
+    stats = {k: int(v) for k, v in graph.graph.items() if k.startswith(("ways", "edges"))}
+    stats["nodes"] = graph.number_of_nodes()
+    stats["edges"] = graph.number_of_edges()
+    _, road_problems = check_roads(county, graph, source)
+    return CountyCheck(county, source, stats, problems + road_problems)

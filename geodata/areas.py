@@ -1,7 +1,7 @@
 """Service areas: which station or village point serves a location (Voronoi cells in the district).
 
-Cells are built in UTM 48N metres (so "nearest" means nearest on the ground) and returned in
-WGS-84. The hub has no cell: it serves stations, not addresses.
+Cells are built in metres of the district's UTM zone (so "nearest" means nearest on the ground)
+and returned in WGS-84. The hub has no cell: it serves stations, not addresses.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from shapely import STRtree
 from shapely.geometry import MultiPoint, MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geodata.crs import geometry_from_utm, geometry_to_utm, to_utm
+from geodata.crs import geometry_from_utm, geometry_to_utm, to_utm, utm_crs_of
 from geodata.points import ServicePoint
 
 
@@ -29,8 +29,10 @@ class ServiceAreas:
         ids = [p.point_id for p in served]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate point ids in service areas")
-        x, y = to_utm([p.lon for p in served], [p.lat for p in served])
-        district = geometry_to_utm(boundary)
+        minx, miny, maxx, maxy = boundary.bounds
+        self._crs = utm_crs_of([minx, maxx], [miny, maxy])
+        x, y = to_utm([p.lon for p in served], [p.lat for p in served], self._crs)
+        district = geometry_to_utm(boundary, self._crs)
         extent = district.envelope.buffer(10_000.0)
         if len(served) == 1:
             raw = [extent]
@@ -53,7 +55,7 @@ class ServiceAreas:
         lon_array, lat_array = np.atleast_1d(lons), np.atleast_1d(lats)
         if lon_array.shape != lat_array.shape or lon_array.ndim != 1:
             raise ValueError(f"{lon_array.shape} longitudes but {lat_array.shape} latitudes")
-        x, y = to_utm(lon_array, lat_array)
+        x, y = to_utm(lon_array, lat_array, self._crs)
         found: list[str | None] = [None] * len(x)
         if len(x) == 0:
             return found
@@ -67,7 +69,7 @@ class ServiceAreas:
         """Point id -> its cell in WGS-84 (a MultiPolygon where the district cuts it in two)."""
         if self._cells is None:
             self._cells = {
-                point_id: cast(Polygon | MultiPolygon, geometry_from_utm(cell))
+                point_id: cast(Polygon | MultiPolygon, geometry_from_utm(cell, self._crs))
                 for point_id, cell in zip(self._ids, self._cells_utm, strict=True)
             }
         return dict(self._cells)

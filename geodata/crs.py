@@ -1,4 +1,7 @@
-"""Coordinate conversions: GCJ-02 (Chinese map apps) <-> WGS-84, and WGS-84 <-> UTM 48N metres.
+"""Coordinate conversions: GCJ-02 (Chinese map apps) <-> WGS-84, and WGS-84 <-> UTM metres.
+
+Metres are taken in the UTM zone of the county (`utm_crs`); Chongqing's is 48N (EPSG:32648),
+the default of every projection here.
 
 GCJ-02 is the obfuscated datum used by AMap, Tencent and Baidu's base layer (offset about 300-600 m
 in China). The forward formula is public; the inverse has no closed form and is found by iteration.
@@ -82,34 +85,57 @@ def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     return wlon, wlat
 
 
-@lru_cache(maxsize=2)
-def _transformer(inverse: bool) -> Transformer:
+def utm_crs(lon: float, lat: float) -> str:
+    """The UTM zone (WGS-84, "EPSG:326zz" north or "EPSG:327zz" south) holding lon/lat."""
+    zone = min(60, max(1, int((lon + 180.0) // 6.0) + 1))
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def utm_crs_of(lons: npt.ArrayLike, lats: npt.ArrayLike) -> str:
+    """The UTM zone of the middle of a set of lon/lat points (degrees)."""
+    lon, lat = np.asarray(lons, float), np.asarray(lats, float)
+    if lon.size == 0:
+        return UTM48N
+    return utm_crs(float((lon.min() + lon.max()) / 2), float((lat.min() + lat.max()) / 2))
+
+
+@lru_cache(maxsize=16)
+def _transformer(crs: str, inverse: bool) -> Transformer:
     if inverse:
-        return Transformer.from_crs(UTM48N, "EPSG:4326", always_xy=True)
-    return Transformer.from_crs("EPSG:4326", UTM48N, always_xy=True)
+        return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 def to_utm(
-    lons: npt.ArrayLike, lats: npt.ArrayLike
+    lons: npt.ArrayLike, lats: npt.ArrayLike, crs: str = UTM48N
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """WGS-84 lon/lat (degrees) -> UTM zone 48N easting/northing (metres), vectorised."""
-    x, y = _transformer(False).transform(np.asarray(lons, float), np.asarray(lats, float))
+    """WGS-84 lon/lat (degrees) -> easting/northing (metres) in the UTM zone `crs`, vectorised."""
+    x, y = _transformer(crs, False).transform(np.asarray(lons, float), np.asarray(lats, float))
     return np.asarray(x, float), np.asarray(y, float)
 
 
 def from_utm(
-    xs: npt.ArrayLike, ys: npt.ArrayLike
+    xs: npt.ArrayLike, ys: npt.ArrayLike, crs: str = UTM48N
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """UTM zone 48N easting/northing (metres) -> WGS-84 lon/lat (degrees), vectorised."""
-    lon, lat = _transformer(True).transform(np.asarray(xs, float), np.asarray(ys, float))
+    """Easting/northing (metres) in the UTM zone `crs` -> WGS-84 lon/lat (degrees), vectorised."""
+    lon, lat = _transformer(crs, True).transform(np.asarray(xs, float), np.asarray(ys, float))
     return np.asarray(lon, float), np.asarray(lat, float)
 
 
-def geometry_to_utm(geometry: BaseGeometry) -> BaseGeometry:
-    """A WGS-84 shapely geometry in UTM 48N metres."""
-    return shapely.transform(geometry, lambda xy: np.column_stack(to_utm(xy[:, 0], xy[:, 1])))
+def geometry_to_utm(geometry: BaseGeometry, crs: str = UTM48N) -> BaseGeometry:
+    """A WGS-84 shapely geometry in metres of the UTM zone `crs`."""
+    return shapely.transform(geometry, lambda xy: np.column_stack(to_utm(xy[:, 0], xy[:, 1], crs)))
 
 
-def geometry_from_utm(geometry: BaseGeometry) -> BaseGeometry:
-    """A UTM 48N shapely geometry back in WGS-84 lon/lat."""
-    return shapely.transform(geometry, lambda xy: np.column_stack(from_utm(xy[:, 0], xy[:, 1])))
+def geometry_from_utm(geometry: BaseGeometry, crs: str = UTM48N) -> BaseGeometry:
+    """A shapely geometry in metres of the UTM zone `crs` back in WGS-84 lon/lat."""
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(from_utm(xy[:, 0], xy[:, 1], crs))
+    )
+
+
+def buffer_m(geometry: BaseGeometry, metres: float) -> BaseGeometry:
+    """A WGS-84 geometry grown by `metres` on the ground (done in its own UTM zone)."""
+    minx, miny, maxx, maxy = geometry.bounds
+    crs = utm_crs_of([minx, maxx], [miny, maxy])
+    return geometry_from_utm(geometry_to_utm(geometry, crs).buffer(metres), crs)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from geodata.cache import cache_folder
 from geodata.network import RoadNetwork
 
 _CACHE_FORMAT = "travel-matrix-v2"
@@ -283,8 +284,7 @@ def _key(net: RoadNetwork, profile: TravelProfile) -> str:
 
 def _cache_dir() -> Path | None:
     """Disk cache folder, or None when `RURALDISPATCH_CACHE` is set to an empty string."""
-    setting = os.environ.get("RURALDISPATCH_CACHE", "~/.cache/ruraldispatch")
-    return Path(setting).expanduser() / "matrix" if setting else None
+    return cache_folder("matrix")
 
 
 def _read_disk(key: str, n: int) -> TravelMatrix | None:

@@ -1,9 +1,10 @@
-"""Real road data: OSM XML extracts and osmnx GraphML files (the only module that imports osmnx).
+"""Real road data: OSM extracts (.osm.pbf, .osm; read by `geodata.extract` with pyosmium) and
+osmnx GraphML files (this is the only module that imports osmnx).
 
 Only drivable ways are kept (tags in `roadclass.HIGHWAY_CLASS`), then the largest strongly
-connected component, simplified to intersections and changes of road class. Speeds come from
-the class defaults by highway tag; where OSM gives a `maxspeed` lower than that default, the
-limit wins (a legal limit caps the effective speed, it does not raise it).
+connected component. Speeds come from the class defaults by highway tag; where OSM gives a
+`maxspeed` lower than that default, the limit wins (a legal limit caps the effective speed, it
+does not raise it).
 """
 
 from __future__ import annotations
@@ -15,30 +16,39 @@ from typing import Any
 
 import networkx as nx
 import osmnx as ox
+from shapely.geometry.base import BaseGeometry
 
+from geodata.extract import SUFFIXES, is_extract, load_extract
 from geodata.roadclass import HIGHWAY_CLASS, highway_speeds
 
 _VILLAGE_TAG = "unclassified"
 
 
-def load_network(path: Path, speeds_kph: Mapping[str, float] | None = None) -> nx.MultiDiGraph:
-    """Road graph from `.osm` (OSM XML) or `.graphml` (osmnx) at `path`, with speeds and times.
+def load_network(
+    path: Path,
+    speeds_kph: Mapping[str, float] | None = None,
+    clip: BaseGeometry | None = None,
+) -> nx.MultiDiGraph:
+    """Road graph from an OSM extract (`.osm.pbf`, `.osm`) or osmnx `.graphml` at `path`.
 
-    `speeds_kph` overrides class speeds (km/h). ValueError on an unknown suffix, an unreadable
-    file, or a file with no drivable roads.
+    `speeds_kph` overrides class speeds (km/h); `clip` (WGS-84 polygon) cuts an extract's roads
+    to the county and its margin (GraphML files are taken whole). ValueError on an unknown
+    suffix, an unreadable file, or a file with no drivable roads.
     """
     path = Path(path)
+    if is_extract(path):
+        return load_extract(path, speeds_kph, clip)
     suffix = path.suffix.lower()
-    if suffix not in (".osm", ".graphml"):
-        raise ValueError(f"{path}: unknown road file type {suffix!r} (expected .osm or .graphml)")
+    if suffix != ".graphml":
+        raise ValueError(
+            f"{path}: unknown road file type {suffix!r} (expected {', '.join(SUFFIXES)} "
+            "or .graphml)"
+        )
     if not path.is_file():
         raise ValueError(f"{path}: no such road file")
     tag_speed = highway_speeds(speeds_kph)
     try:
-        if suffix == ".osm":
-            graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
-        else:
-            graph = ox.load_graphml(path)
+        graph = ox.load_graphml(path)
     except (ET.ParseError, OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: cannot read road data ({exc})") from exc
     crs = str(graph.graph.get("crs", "epsg:4326")).lower()
@@ -48,8 +58,6 @@ def load_network(path: Path, speeds_kph: Mapping[str, float] | None = None) -> n
     if graph.number_of_edges() == 0:
         raise ValueError(f"{path}: no drivable roads (highway tags {sorted(HIGHWAY_CLASS)})")
     graph = ox.truncate.largest_component(graph, strongly=True)
-    if suffix == ".osm":
-        graph = ox.simplify_graph(graph, edge_attrs_differ=["highway"])
     for _, _, data in graph.edges(data=True):
         data.pop("speed_kph", None)
         data.pop("travel_time", None)

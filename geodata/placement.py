@@ -3,11 +3,13 @@
 Each village is placed near its town seat, inside the district and inside its town's Voronoi cell
 among the town seats (so it is nearest its own town's region). Communities (社区) sit close to the
 seat (urban, 0.5-3 km); villages (村) further out (2-9 km, scaled by the cell's size). Randomness
-comes only from a generator seeded with the village's own 12-digit code.
+comes only from a generator seeded with the village's own id (a numeric id such as a 12-digit NBS
+code is its own seed, any other id seeds with the first 8 bytes of its SHA-256).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ _TRIES_UNIFORM = 2000
 
 @dataclass(frozen=True)
 class VillageSeed:
-    """What placement needs to know about one village: its code, parent town and type."""
+    """What placement needs to know about one village: its id, its town's id and its type."""
 
     code12: str
     town_code9: str
@@ -70,6 +72,13 @@ def place_villages(
     return placed
 
 
+def _seed_number(text: str) -> int:
+    """A stable non-negative integer for an id: the id itself when it is all digits."""
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
 def _place_one(
     seed: VillageSeed,
     rank: int,
@@ -79,13 +88,13 @@ def _place_one(
     taken: list[tuple[float, float]],
 ) -> tuple[float, float]:
     """One village: spread around the seat at a stratified angle, redrawn until it fits."""
-    rng = np.random.default_rng(int(seed.code12))
+    rng = np.random.default_rng(_seed_number(seed.code12))
     inner = cell.buffer(-_EDGE_MARGIN_M)
     if inner.is_empty:
         inner = cell
     shapely.prepare(inner)
     low, high = _ranges(seed.community, math.sqrt(cell.area / math.pi))
-    rotation = (int(seed.town_code9) % 360) * math.pi / 180.0
+    rotation = (_seed_number(seed.town_code9) % 360) * math.pi / 180.0
     angle = rotation + 2.0 * math.pi * (rank + rng.uniform(-0.35, 0.35)) / max(ring_size, 1)
     radius = rng.uniform(low, high)
 

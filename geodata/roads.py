@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import minimum_spanning_tree, shortest_path
 from scipy.spatial import Delaunay
 
 from geodata.county import County
-from geodata.crs import from_utm, great_circle_m, to_utm
+from geodata.crs import from_utm, great_circle_m, to_utm, utm_crs_of
 from geodata.roadclass import highway_speeds
 
 # Node spacing (m) and wiggle amplitudes (fraction of chord, for sin(pi t), sin(2 pi t), ...)
@@ -50,7 +50,9 @@ def synthetic_network(
 ) -> nx.MultiDiGraph:
     """Build the county's synthetic road graph; `speeds_kph` overrides class speeds (km/h)."""
     tag_speed = highway_speeds(speeds_kph)
-    x, y = to_utm([p.lon for p in county.points], [p.lat for p in county.points])
+    lons, lats = [p.lon for p in county.points], [p.lat for p in county.points]
+    crs = utm_crs_of(lons, lats)
+    x, y = to_utm(lons, lats, crs)
     xy = np.column_stack([x, y])
     roads = _roads(county, xy)
 
@@ -60,10 +62,10 @@ def synthetic_network(
     next_node = len(county.points)
     for osmid, (a, b, tag) in enumerate(roads, start=1):
         line = _polyline(xy[a], xy[b], tag, seed=(min(a, b), max(a, b)))
-        lons, lats = from_utm(line[1:-1, 0], line[1:-1, 1])
-        inner = list(range(next_node, next_node + len(lons)))
-        next_node += len(lons)
-        for node, lon, lat in zip(inner, lons, lats, strict=True):
+        inner_lons, inner_lats = from_utm(line[1:-1, 0], line[1:-1, 1], crs)
+        inner = list(range(next_node, next_node + len(inner_lons)))
+        next_node += len(inner_lons)
+        for node, lon, lat in zip(inner, inner_lons, inner_lats, strict=True):
             graph.add_node(node, x=float(lon), y=float(lat))
         chain = [a, *inner, b]
         speed = tag_speed[tag]

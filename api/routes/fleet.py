@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -18,14 +17,11 @@ from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/fleet", tags=["fleet"], responses=COMMON)
 
-_TOML = {
-    "schema": {"type": "string", "description": "fleet TOML (dispatch/data/fleet_default.toml)"}
-}
+_TOML = {"schema": {"type": "string", "description": "fleet TOML (the county folder's fleet.toml)"}}
 
 
-@functools.cache
 def _default_fleet_toml() -> str:
-    """The default fleet as TOML (fixed while the server runs)."""
+    """The served county's default fleet as TOML (cached per app)."""
     from dispatch.service import fleet_toml
 
     return fleet_toml(workspace().fleet)

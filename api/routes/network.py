@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 from fastapi import APIRouter, Response
@@ -15,12 +14,23 @@ from api.schemas import NetworkPoints
 router = APIRouter(prefix="/v1/network", tags=["network"], responses=COMMON)
 
 
-@functools.cache
 def _points_body() -> bytes:
-    """The network points as JSON bytes (the county does not change while the server runs)."""
+    """The served county and its network points as JSON bytes (cached per app)."""
     from dispatch.service import network_points
 
-    return json.dumps({"points": network_points(workspace())}, ensure_ascii=False).encode()
+    ws = workspace()
+    settings = ws.county.settings
+    county = {
+        "name": ws.county.name,
+        "code": settings.code,
+        "time_zone": settings.time_zone,
+        "hub_id": ws.county.hub_id,
+        "network": ws.network_source,
+        "placed_points": len(ws.county.placed),
+        "attribution": settings.attribution,
+    }
+    body = {"county": county, "points": network_points(ws)}
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 @router.get(
@@ -29,5 +39,7 @@ def _points_body() -> bytes:
     summary="Hub, town stations and village service points",
 )
 async def get_points(_: Reader, caches: CachesDep) -> Response:
-    """Every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s."""
+    """The county served (name, code, time zone, hub id, road source, how many points were
+    placed) and every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s,
+    placed."""
     return Response(await caches.memo(("points",), _points_body), media_type="application/json")

@@ -190,11 +190,14 @@ def test_network_points_csv(tmp_path: Path) -> None:
         "lat",
         "open_s",
         "close_s",
+        "placed",
     ]
     kinds = [r["kind"] for r in rows]
     assert (
         kinds.count("hub") == 1 and kinds.count("station") == 23 and kinds.count("village") == 267
     )
+    assert {r["placed"] for r in rows if r["kind"] == "village"} == {"1"}  # synthetic positions
+    assert {r["placed"] for r in rows if r["kind"] != "village"} == {"0"}
 
 
 def test_missing_files_and_bad_options_exit_2(tmp_path: Path) -> None:

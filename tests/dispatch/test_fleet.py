@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from dispatch.fleet import FleetError, fleet_to_toml, load_fleet, load_fleet_text
+from dispatch.fleet import (
+    FleetError,
+    fleet_for_county,
+    fleet_text_for_county,
+    fleet_to_toml,
+    load_fleet,
+    load_fleet_text,
+)
+from geodata.county import load_county_dir
 
 SMALL = """
 [settings]
@@ -131,7 +140,7 @@ def test_without_station_ids_only_explicit_vehicles() -> None:
         ('lunch = "12:00-13:00"', 'lunch = "noon"', "settings.lunch"),
         ("load_min = 10", "load_mins = 10", "settings.load_mins"),
         ('station_deadline = "09:45"', "station_deadline = 9.75", "settings.station_deadline"),
-        ('id = "500118104"', 'id = "50011810x"', "stations[0].id"),
+        ('id = "500118104"', 'id = " "', "stations[0].id"),
         ('shift = "08:00-17:30"', 'shift = "8-17"', "station_default.shift"),
         ('{ type = "trike", count = 1,', '{ type = "trike", count = "one",', "count"),
         ("[station_cold]", "[station_colds]", "station_colds"),
@@ -178,3 +187,25 @@ def test_toml_round_trip(tmp_path: Path) -> None:
     assert load_fleet_text(fleet_to_toml(default)) == default
     # written out explicitly, the same stations add nothing on reading back (PUT /v1/fleet)
     assert load_fleet_text(fleet_to_toml(default), station_ids=STATIONS) == default
+
+
+def test_the_default_fleet_serves_any_county_at_its_own_hub(tmp_path: Path) -> None:
+    folder = tmp_path / "county"
+    shutil.copytree(Path(__file__).parents[1] / "geodata" / "data" / "karhula", folder)
+    points = folder / "points.csv"
+    points.write_text(points.read_text(encoding="utf-8").replace("HUB,", "K-HUB,"), "utf-8")
+    toml = folder / "county.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("network = ", "# network = "))
+    county = load_county_dir(folder)
+    assert county.hub_id == "K-HUB"
+    fleet = fleet_for_county(county)
+    depots = {v.depot for v in fleet.vehicles}
+    assert depots == {"K-HUB", "RK", "ML"}
+    assert sum(v.depot == "K-HUB" for v in fleet.vehicles) == 23  # 4 + 2 + 1 + 12 + 4
+    assert {v.vehicle_id for v in fleet.vehicles if v.depot == "RK"} == {
+        "RK-V1",
+        "RK-E1",
+        "RK-R1",  # RK keeps a cold room
+    }
+    with pytest.raises(FleetError, match=r"vehicles\[0\]\.depot"):
+        fleet_text_for_county(SMALL, county)  # SMALL bases its vans at "HUB"

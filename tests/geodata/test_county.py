@@ -5,7 +5,7 @@ import math
 import pytest
 from shapely.geometry import Point
 
-from geodata.county import HUB_DEFAULT_LONLAT, County, load_county
+from geodata.county import County, load_county
 from geodata.crs import to_utm
 from geodata.placement import VillageSeed, place_villages
 
@@ -107,7 +107,7 @@ def test_hub_can_move_but_not_outside() -> None:
     moved = load_county((105.90, 29.30))
     assert (moved.points[0].lon, moved.points[0].lat) == (105.90, 29.30)
     default = load_county()
-    assert (default.points[0].lon, default.points[0].lat) == HUB_DEFAULT_LONLAT
+    assert (default.points[0].lon, default.points[0].lat) == (105.93, 29.34)  # points.csv
     assert moved.points[1:] == default.points[1:]
     with pytest.raises(ValueError, match="outside"):
         load_county((110.0, 30.0))

@@ -64,7 +64,7 @@ def test_speed_cap_changes_the_route() -> None:
 
 def test_access_from_a_point_off_the_road_counts() -> None:
     net = _triangle()
-    off = _point("D", 105.90, 29.301)  # about 111 m north of node 10
+    off = _point("D", 105.90, 29.299)  # about 111 m south of node 10, where every road ends
     net = attach_points(net.graph, [*net.points, off])
     matrix = travel_matrix(net)
     snap = net.snap_m[3]

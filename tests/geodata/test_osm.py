@@ -64,15 +64,25 @@ def test_speed_overrides_and_maxspeed_caps(osm_file: Path) -> None:
     assert speeds["primary"] == 30.0  # the posted limit is below the class speed
 
 
-def test_points_snap_to_nearest_nodes(osm_file: Path) -> None:
+def test_points_attach_to_the_road_beside_them(osm_file: Path) -> None:
     graph = load_network(osm_file)
     points = [
+        # ~31 m from node 1 but ~2 m from the primary 1-2-3 (and ~15 m from the motorway 1-8-3)
         ServicePoint("A", "甲", "station", "500118001", 105.8903, 29.3501, 0, 86400),
+        # beyond the end of the track at node 5
         ServicePoint("B", "乙", "village", "500118001", 105.9101, 29.3620, 0, 86400),
     ]
     net = attach_points(graph, points)
-    assert net.point_nodes == [1, 5]
-    assert all(0 < d < 50 for d in net.snap_m)
+    assert net.point_nodes[1] == 5 and 0 < net.snap_m[1] < 50
+    new = net.point_nodes[0]
+    assert new not in graph.nodes and net.snap_m[0] < 5  # the primary was split at A's foot
+    split = net.graph
+    primary = [d for d in split.edges(new, data=True) if d[2]["highway"] == "primary"]
+    assert {v for _, v, _ in primary} == {1, 3}  # both ways, towards both ends
+    before = sum(d["length"] for _, _, d in graph.edges(data=True) if d["highway"] == "primary")
+    after = sum(d["length"] for _, _, d in split.edges(data=True) if d["highway"] == "primary")
+    assert after == pytest.approx(before)
+    assert graph.number_of_nodes() + 1 == split.number_of_nodes()  # the input is not changed
 
 
 def test_graphml_round_trip(osm_file: Path, tmp_path: Path) -> None:
@@ -116,7 +126,7 @@ def test_projected_graphml_rejected(osm_file: Path, tmp_path: Path) -> None:
         ("roads.shp", "x", "unknown road file type"),
         ("missing.osm", None, "no such road file"),
         ("broken.osm", "<osm><node id=", "cannot read"),
-        ("empty.osm", '<osm version="0.6"></osm>', "cannot read"),
+        ("empty.osm", '<osm version="0.6"></osm>', "no drivable roads"),
         ("broken.graphml", "not xml", "cannot read"),
         (
             "paths.osm",
