@@ -36,3 +36,26 @@ def forward_schedule(
             arrive = max(arrive, int(problem.time_windows[there, 0]))
         times.append(arrive)
     return times, lunch_start
+
+
+def latest_departure(problem: Problem, vehicle: int, nodes: list[int], departure: int) -> int:
+    """Latest departure (s), no earlier than `departure`, that changes neither the route's
+    arrival at its end nor any service beyond its window (a route without a lunch break).
+
+    Leaving later only removes waiting, so the route's span shrinks by that much. Each service
+    is delayed by what the waits before it have not absorbed.
+    """
+    veh = problem.vehicles[vehicle]
+    times, _ = forward_schedule(problem, vehicle, nodes, departure, None)
+    stops = [veh.start, *nodes, veh.end]
+    durations = problem.durations[veh.profile]
+    latest_start = min(veh.shift_end, int(problem.time_windows[veh.start, 1]))
+    delay = latest_start - departure
+    waited = 0
+    for k in range(1, len(stops)):
+        here = stops[k - 1]
+        arrive = times[k - 1] + int(problem.service[here]) + int(durations[here, stops[k]])
+        waited += times[k] - arrive
+        if k < len(stops) - 1:
+            delay = min(delay, int(problem.time_windows[stops[k], 1]) - times[k] + waited)
+    return departure + max(0, min(delay, waited))

@@ -28,6 +28,9 @@ from optimizer.validate import check_problem
 _RESOURCES = (("weight", "capacity_g"), ("volume", "capacity_ml"))
 
 
+#: The engine name this module puts on its solutions.
+ENGINE = "ortools"
+
 #: Metaheuristic name (besides `routing_enums_pb2`'s) for ruin-and-recreate iterated local search.
 ITERATED_LOCAL_SEARCH = "ITERATED_LOCAL_SEARCH"
 
@@ -139,6 +142,7 @@ def solve(
         status="optimal" if optimal else "feasible",
         solve_time_s=time.monotonic() - started,
         stats=stats,
+        engine=ENGINE,
     )
 
 
@@ -533,4 +537,5 @@ def _failed(problem: Problem, started: float, stats: dict[str, float]) -> Soluti
         status="failed",
         solve_time_s=time.monotonic() - started,
         stats=stats,
+        engine=ENGINE,
     )
