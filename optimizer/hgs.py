@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optimizer.costs import COST_SCALE, PER_METRE, PER_SECOND, route_cost, route_distance
-from optimizer.problem import MANDATORY, IntArray, Problem, Route, Solution
+from optimizer.problem import MANDATORY, Problem, Route, Solution
 from optimizer.schedule import forward_schedule, latest_departure
 from optimizer.validate import check_problem
 
@@ -90,10 +90,7 @@ def relax(problem: Problem) -> Problem:
     carried to the depot and its delivery brought from it; a chain PyVRP cannot express as
     independent trips. Same nodes and vehicles, so routes map back one to one."""
     loose = {
-        v
-        for trips in _chains(problem).values()
-        if _chain_fault(problem, trips)
-        for v in trips
+        v for trips in _chains(problem).values() if _chain_fault(problem, trips) for v in trips
     }
     vehicles = [
         replace(vehicle, lunch=None, group=None if v in loose else vehicle.group)
@@ -161,7 +158,7 @@ def search(
     )
     best = result.best
     routes = model.routes(best)
-    nodes = [[] for _ in problem.vehicles]
+    nodes: list[list[int]] = [[] for _ in problem.vehicles]
     for route in routes:
         nodes[route.vehicle] = route.nodes
     stats = {
@@ -305,8 +302,8 @@ class _Translation:
         self.reload_of: dict[tuple[int, int], int] = {}
         self.forbidden = _forbidden(problem)
         self.profile_of: dict[tuple[int, frozenset[int]], int] = {}
-        self.distances: list[IntArray] = []
-        self.durations: list[IntArray] = []
+        self.distances: list[Any] = []  # int64 matrices, one per PyVRP profile
+        self.durations: list[Any] = []
         self._limit = self._unreachable()
 
         types: dict[tuple[Any, ...], list[list[int]]] = {}
@@ -314,8 +311,7 @@ class _Translation:
             types.setdefault(self._vehicle_type_key(unit), []).append(unit)
         self.units = list(types.values())
         vehicle_types = [
-            pyvrp.VehicleType(num_available=len(units), **dict(key))
-            for key, units in types.items()
+            pyvrp.VehicleType(num_available=len(units), **dict(key)) for key, units in types.items()
         ]
         self.data = pyvrp.ProblemData(
             locations=[pyvrp.Location(0.0, 0.0) for _ in range(problem.n)],
