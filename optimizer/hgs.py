@@ -11,7 +11,9 @@ with an iterated local search) solves the same integer model as OR-Tools, transl
   `cost_per_hour * PER_SECOND`, fixed `fixed_cost * COST_SCALE`, all divided by their common
   divisor so that PyVRP's penalties meet numbers of a sensible size;
 * shift windows and depot windows become the vehicle type's earliest start, latest start and
-  latest return; `max_duration` its shift duration, `max_distance` its maximum distance;
+  latest return; `max_duration` its shift duration, `max_distance` its maximum distance.
+  Where no time constraint can bind (`slack_departures`: plain CVRP) PyVRP gets no windows
+  at all, which spares it its time bookkeeping;
 * weight and volume are two load dimensions (unused dimensions are left out, each one divided
   by the common divisor of its amounts and capacities);
 * optional nodes are optional clients whose prize is their penalty;
@@ -45,7 +47,7 @@ import numpy as np
 
 from optimizer.costs import COST_SCALE, PER_METRE, PER_SECOND, route_cost, route_distance
 from optimizer.problem import MANDATORY, Problem, Route, Solution
-from optimizer.schedule import forward_schedule, latest_departure
+from optimizer.schedule import forward_schedule, latest_departure, slack_departures
 from optimizer.validate import check_problem
 
 if TYPE_CHECKING:
@@ -86,16 +88,27 @@ def unsupported(problem: Problem) -> list[str]:
 
 
 def relax(problem: Problem) -> Problem:
-    """`problem` without what PyVRP cannot express: no lunch breaks; each pair's pickup
-    carried to the depot and its delivery brought from it; a chain PyVRP cannot express as
-    independent trips. Same nodes and vehicles, so routes map back one to one."""
+    """`problem` without what PyVRP cannot express: no lunch breaks, but the hourly cost of
+    one added to the vehicle's fixed cost (a route across the lunch window takes it); each
+    pair's pickup carried to the depot and its delivery brought from it; a chain PyVRP
+    cannot express as independent trips. Same nodes and vehicles: routes map back as they are.
+    """
     loose = {
         v for trips in _chains(problem).values() if _chain_fault(problem, trips) for v in trips
     }
-    vehicles = [
-        replace(vehicle, lunch=None, group=None if v in loose else vehicle.group)
-        for v, vehicle in enumerate(problem.vehicles)
-    ]
+    vehicles = []
+    for v, vehicle in enumerate(problem.vehicles):
+        lunch_cost = 0
+        if vehicle.lunch is not None:
+            lunch_cost = math.ceil(vehicle.lunch.duration * vehicle.cost_per_hour / 3600)
+        vehicles.append(
+            replace(
+                vehicle,
+                lunch=None,
+                fixed_cost=vehicle.fixed_cost + lunch_cost,
+                group=None if v in loose else vehicle.group,
+            )
+        )
     return replace(problem, vehicles=vehicles, pairs=[])
 
 
@@ -290,6 +303,8 @@ class _Translation:
         self.customers = problem.customers()
         self.client_of = {node: k for k, node in enumerate(self.customers)}
         self.cost_unit = self._cost_unit()
+        # without binding times PyVRP skips its time-window bookkeeping (a third faster)
+        self.timeless = slack_departures(problem) is not None
         self.dimensions = [
             r
             for r in (0, 1)
@@ -419,9 +434,9 @@ class _Translation:
             "start_depot": self.depot_of[first.start],
             "end_depot": self.depot_of[last.end],
             "fixed_cost": first.fixed_cost * COST_SCALE // self.cost_unit,
-            "tw_early": early,
-            "tw_late": late,
-            "start_late": start_late,
+            "tw_early": 0 if self.timeless else early,
+            "tw_late": _UNLIMITED if self.timeless else late,
+            "start_late": _UNLIMITED if self.timeless else start_late,
             "shift_duration": _UNLIMITED if first.max_duration is None else first.max_duration,
             "max_distance": _UNLIMITED if first.max_distance is None else first.max_distance,
             "unit_distance_cost": first.cost_per_km * PER_METRE // self.cost_unit,
@@ -448,8 +463,8 @@ class _Translation:
             delivery=delivery,
             pickup=pickup,
             service_duration=int(problem.service[node]),
-            tw_early=int(problem.time_windows[node, 0]),
-            tw_late=int(problem.time_windows[node, 1]),
+            tw_early=0 if self.timeless else int(problem.time_windows[node, 0]),
+            tw_late=_UNLIMITED if self.timeless else int(problem.time_windows[node, 1]),
             prize=0 if required else penalty * COST_SCALE // self.cost_unit,
             required=required,
         )
@@ -502,7 +517,11 @@ class _Translation:
             if len(used) > len(unit):
                 raise RuntimeError(f"PyVRP made {len(used)} trips for a chain of {len(unit)}")
             for v, (departure, nodes) in zip(unit, used, strict=False):
-                leave = latest_departure(self.problem, v, nodes, departure)
+                vehicle = self.problem.vehicles[v]
+                earliest = max(
+                    vehicle.shift_start, int(self.problem.time_windows[vehicle.start, 0])
+                )
+                leave = latest_departure(self.problem, v, nodes, max(departure, earliest))
                 times, _ = forward_schedule(self.problem, v, nodes, leave, None)
                 routes.append(Route(vehicle=v, nodes=nodes, times=times))
         return sorted(routes, key=lambda route: route.vehicle)

@@ -59,7 +59,7 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 #: Name of the relaxed pipeline's candidates (PyVRP relaxed, OR-Tools repairs).
 RELAXED = "pyvrp+ortools"
 #: Share of the time limit PyVRP gets on the relaxed problem; OR-Tools repairs in the rest.
-RELAXED_SHARE = 0.5
+RELAXED_SHARE = 0.7
 #: Problems with fewer customers than this are solved by one engine in this process.
 SMALL_PROBLEM = 40
 
@@ -201,7 +201,7 @@ def run_task(problem: Problem, task: Task, deadline: float) -> tuple[Solution | 
             return solve_ortools(droppable(problem), params), ""
         if task.engine == "pyvrp":
             return _solve_pyvrp(problem, params, task.seed), ""
-        return _solve_relaxed(problem, params, task.seed, deadline), ""
+        return solve_relaxed(problem, params, seed=task.seed), ""
     except Exception as exc:  # a failed worker must not sink the others
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -217,11 +217,15 @@ def _solve_pyvrp(problem: Problem, params: SolveParams, seed: int) -> Solution:
     )
 
 
-def _solve_relaxed(problem: Problem, params: SolveParams, seed: int, deadline: float) -> Solution:
-    """PyVRP on the relaxed problem, its routes repaired, then OR-Tools from the repair."""
+def solve_relaxed(
+    problem: Problem, params: SolveParams, *, seed: int = 0, share: float = RELAXED_SHARE
+) -> Solution:
+    """PyVRP on the relaxed problem for `share` of the time limit, its routes repaired, then
+    OR-Tools from the repair for the rest; the better of the repair and OR-Tools' result."""
+    deadline = time.time() + params.time_limit_s
     relaxed = hgs.search(
         hgs.relax(problem),
-        params.time_limit_s * RELAXED_SHARE,
+        params.time_limit_s * share,
         max_iterations=params.solution_limit,
         seed=seed,
         initial_routes=params.initial_routes,
@@ -245,6 +249,7 @@ def _solve_relaxed(problem: Problem, params: SolveParams, seed: int, deadline: f
         stats={
             **best.stats,
             "relaxed_feasible": float(relaxed.feasible),
+            "relaxed_cost": float(relaxed.solution.cost),
             "repaired_cost": float(_objective(problem, repaired)[1]),
             "repaired_unserved": float(len(repaired.unserved)),
             "warm_start": polished.stats.get("warm_start", 0.0),
@@ -289,10 +294,10 @@ def _best(
     for task, solution, note, elapsed in outcomes:
         if solution is not None:
             faults = validate(problem, solution)
-            if faults:
-                note = "invalid: " + "; ".join(faults[:3])
-            elif solution.status == "failed":
+            if solution.status == "failed":
                 note = "no solution in time"
+            elif faults:
+                note = "invalid: " + "; ".join(faults[:3])
             else:
                 valid.append(solution)
                 engine = solution.engine or task.engine

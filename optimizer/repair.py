@@ -57,6 +57,7 @@ def repair(problem: Problem, routes: list[list[int]]) -> Solution:
             if group is not None:
                 closed.add(group)
             continue
+        route = _compact(problem, route)
         kept.append(route)
         if group is not None:
             ends[group] = route.times[-1]
@@ -70,6 +71,24 @@ def repair(problem: Problem, routes: list[list[int]]) -> Solution:
         stats={"distance_m": float(sum(route_distance(problem, route) for route in kept))},
         engine=ENGINE,
     )
+
+
+def _compact(problem: Problem, route: Route) -> Route:
+    """The route leaving as late as keeps its arrival at the end (binary search over the
+    departure, s), so that hourly costs count as little waiting as this module can remove."""
+    v, nodes = route.vehicle, route.nodes
+    vehicle = problem.vehicles[v]
+    latest = min(vehicle.shift_end, int(problem.time_windows[vehicle.start, 1]))
+    low, high = route.times[0], latest
+    best = route
+    while low < high:
+        middle = (low + high + 1) // 2
+        timed = _schedule(problem, v, nodes, middle)
+        if timed is not None and timed.times[-1] <= route.times[-1]:
+            best, low = timed, middle
+        else:
+            high = middle - 1
+    return best
 
 
 def _timed_route(problem: Problem, v: int, nodes: list[int], earliest: int) -> Route | None:

@@ -29,8 +29,9 @@ def optimum(problem: Problem) -> tuple[int, Solution]:
     for assignment in itertools.product(*choices):
         if not _chains_in_order(problem, assignment):
             continue
-        per_vehicle = [[n for n, v in zip(customers, assignment, strict=True) if v == k] for k in vehicles]
-        unserved = [n for n, v in zip(customers, assignment, strict=True) if v == -1]
+        chosen = list(zip(customers, assignment, strict=True))
+        per_vehicle = [[n for n, v in chosen if v == k] for k in vehicles]
+        unserved = [n for n, v in chosen if v == -1]
         penalty = sum(int(problem.penalty[n]) for n in unserved)
         for orders in itertools.product(*(itertools.permutations(nodes) for nodes in per_vehicle)):
             solution = _timed(problem, [list(order) for order in orders], unserved)
