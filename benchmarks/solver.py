@@ -485,6 +485,8 @@ def main(
             if sets:
                 wanted = {s.strip() for s in sets.split(",")}
                 cases = [c for c in cases if c.set in wanted]
+            globs = [g.strip() for g in filter_.split(",") if g.strip()]
+            cases = [c for c in cases if any(fnmatch.fnmatch(c.path.name, g) for g in globs)]
         else:
             if fmt not in ("vrplib", "solomon"):
                 raise typer.BadParameter("--format must be vrplib or solomon")

@@ -93,10 +93,12 @@ class Task:
 
 
 class EnginePool:
-    """Helper processes for portfolio solves, started at first use and reused until closed.
+    """Helper processes for portfolio solves, started once and reused until closed.
 
     `workers` counts this process: a pool of 2 starts one helper (default: the machine's
-    cores). A pool of 1 never starts a process. Use as a context manager, or call `close`.
+    cores). A pool of 1 never starts a process. As a context manager it starts the helpers
+    on entry and stops them on exit; otherwise they start at the first race and `close`
+    stops them.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -104,7 +106,15 @@ class EnginePool:
         self._pool: multiprocessing.pool.Pool | None = None
 
     def __enter__(self) -> EnginePool:
+        self.start()
         return self
+
+    def start(self) -> None:
+        """Start the helpers now (they import both engines), so that the first solve does not
+        wait for them; `submit` starts them otherwise."""
+        if self._pool is None and self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self.workers - 1, initializer=_load_engines)
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -120,9 +130,8 @@ class EnginePool:
         self, problem: Problem, task: Task, deadline: float
     ) -> multiprocessing.pool.AsyncResult[tuple[Solution | None, str]]:
         """Run `task` in a helper (spawned: OR-Tools makes forking a used process unsafe)."""
-        if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = context.Pool(self.workers - 1, initializer=_load_engines)
+        self.start()
+        assert self._pool is not None
         return self._pool.apply_async(run_task, (problem, task, deadline))
 
 
@@ -139,10 +148,12 @@ def solve(
     engine: str = "portfolio",
     pool: EnginePool | None = None,
     workers: int = 1,
+    small_problem: int = SMALL_PROBLEM,
 ) -> Solution:
     """Best valid solution of `engine` within `params.time_limit_s` (see the module doc).
 
-    Without a `pool`, `workers` > 1 starts one for this solve only. A solution of status
+    Without a `pool`, `workers` > 1 starts one for this solve only. Problems with fewer
+    than `small_problem` customers run in this process only. A solution of status
     "failed" (no routes) comes back when no candidate is valid; `runs` says why.
     Raises ValueError for an unknown engine or a malformed problem.
     """
@@ -151,11 +162,11 @@ def solve(
     params = params or SolveParams()
     if pool is None and workers > 1:
         with EnginePool(workers) as own:
-            return solve(problem, params, engine=engine, pool=own)
+            return solve(problem, params, engine=engine, pool=own, small_problem=small_problem)
     started = time.time()
     deadline = started + params.time_limit_s
     count = pool.workers if pool is not None else 1
-    if len(problem.customers()) < SMALL_PROBLEM:
+    if len(problem.customers()) < small_problem:
         count = 1
     tasks = plan(problem, params, engine, count)
     pending = []
