@@ -118,7 +118,7 @@ def test_one_worker_and_small_problems_never_start_a_process(
 
 def test_lunch_breaks_go_through_relaxed_pyvrp_and_ortools_repair() -> None:
     problem = rural_day(45, seed=2)
-    params = SolveParams(time_limit_s=2.0)
+    params = SolveParams(time_limit_s=4.0)
     alone = portfolio.solve(problem, params, engine="pyvrp")
     assert alone.engine == portfolio.RELAXED
     assert validate(problem, alone) == [] and not alone.unserved
