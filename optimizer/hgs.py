@@ -14,8 +14,8 @@ with an iterated local search) solves the same integer model as OR-Tools, transl
   latest return; `max_duration` its shift duration, `max_distance` its maximum distance.
   Where no time constraint can bind (`slack_departures`: plain CVRP) PyVRP gets no windows
   at all, which spares it its time bookkeeping;
-* weight and volume are two load dimensions (unused dimensions are left out, each one divided
-  by the common divisor of its amounts and capacities);
+* weight and volume are two load dimensions in grams and millilitres (unused ones left out;
+  dividing them by a common unit changes PyVRP's load penalties and measured worse);
 * optional nodes are optional clients whose prize is their penalty;
 * the points a vehicle may not serve are unreachable in its own routing profile: travel to
   and from them takes longer than any shift, so a route through them is never feasible;
@@ -310,7 +310,6 @@ class _Translation:
             for r in (0, 1)
             if problem.delivery[self.customers, r].any() or problem.pickup[self.customers, r].any()
         ]
-        self.load_units = [self._load_unit(r) for r in self.dimensions]
         self.depot_nodes = sorted(problem.depots())
         self.depot_of = {node: k for k, node in enumerate(self.depot_nodes)}
         self.depots = [pyvrp.Depot(location=node) for node in self.depot_nodes]
@@ -354,14 +353,6 @@ class _Translation:
             if int(problem.penalty[node]) != MANDATORY
         ]
         return _gcd(terms)
-
-    def _load_unit(self, resource: int) -> int:
-        problem = self.problem
-        field = ("capacity_g", "capacity_ml")[resource]
-        amounts = [int(getattr(vehicle, field)) for vehicle in problem.vehicles]
-        amounts += [int(a) for a in problem.delivery[self.customers, resource]]
-        amounts += [int(a) for a in problem.pickup[self.customers, resource]]
-        return _gcd(amounts)
 
     def _unreachable(self) -> int:
         """Travel time (s) and distance (m) to a forbidden point: longer than any shift."""
@@ -427,10 +418,7 @@ class _Translation:
         capacities = (first.capacity_g, first.capacity_ml)
         reloads = len(unit) - 1
         fields: dict[str, Any] = {
-            "capacity": tuple(
-                capacities[r] // unit_size
-                for r, unit_size in zip(self.dimensions, self.load_units, strict=True)
-            ),
+            "capacity": tuple(capacities[r] for r in self.dimensions),
             "start_depot": self.depot_of[first.start],
             "end_depot": self.depot_of[last.end],
             "fixed_cost": first.fixed_cost * COST_SCALE // self.cost_unit,
@@ -453,11 +441,8 @@ class _Translation:
         problem = self.problem
         penalty = int(problem.penalty[node])
         required = penalty == MANDATORY
-        units = zip(self.dimensions, self.load_units, strict=True)
-        delivery, pickup = [], []
-        for r, unit_size in units:
-            delivery.append(int(problem.delivery[node, r]) // unit_size)
-            pickup.append(int(problem.pickup[node, r]) // unit_size)
+        delivery = [int(problem.delivery[node, r]) for r in self.dimensions]
+        pickup = [int(problem.pickup[node, r]) for r in self.dimensions]
         return pyvrp.Client(
             location=node,
             delivery=delivery,
