@@ -11,13 +11,16 @@
 
 Where the problem has parts PyVRP cannot express (`optimizer.hgs.unsupported`: lunch breaks,
 paired pickup and delivery), a PyVRP worker runs the relaxed pipeline instead: PyVRP solves
-`hgs.relax(problem)` for RELAXED_SHARE of the time left, `optimizer.repair` cuts its routes
+`hgs.relax(problem)` for RELAXED_SHARE of the time limit, `optimizer.repair` cuts its routes
 down to what the full problem allows, and OR-Tools, warm-started from them, inserts the
 stops left out and polishes for the rest of the time. The repaired routes are a candidate of
-their own, so the pipeline never returns less than them. RELAXED_SHARE = 0.5 was measured
-on rural VRPTW instances with a lunch break and hourly costs (benchmarks/README.md): PyVRP's
-relaxed routes lose most of their lead while OR-Tools repairs them, so a longer repair beats
-a longer relaxed search.
+their own, so the pipeline never returns less than them. RELAXED_SHARE = 0.7 was measured
+on the rural day problem (270 stops, windows, hourly costs, a lunch break on every van;
+`python -m benchmarks.portfolio split`, benchmarks/README.md): shares 0.3, 0.5, 0.7 and 0.9
+of 30 s, the pipeline 7-15 % cheaper than OR-Tools alone at each; 0.7 and 0.9 best and
+within noise, most of the result being PyVRP's relaxed routes and OR-Tools adding 1-2 %;
+0.7 leaves OR-Tools room where the repair has to leave stops out. SMALL_PROBLEM = 40 from
+`python -m benchmarks.portfolio small`: below it the race never beat one engine.
 
 Every worker stops at the same wall-clock deadline. A candidate is validated by
 `optimizer.validate` before it may win; the winner has the lowest cost plus penalties of
@@ -29,7 +32,8 @@ Problems with fewer than SMALL_PROBLEM customers are solved in this process by o
 even when a pool is at hand, and so is every problem when the pool has one worker, which
 never starts a process (Dask workers are daemonic and cannot start children). That one engine
 is PyVRP where it expresses the whole problem, else the relaxed pipeline (engine
-"portfolio"); otherwise the engine asked for. OR-Tools always runs with mandatory nodes
+"portfolio"); otherwise the engine asked for. When that PyVRP run fails (no valid solution,
+an error), OR-Tools gets the time that is left. OR-Tools always runs with mandatory nodes
 droppable at a prohibitive penalty (`droppable`), so that it has a first solution and a warm
 start may leave stops out; a result that still drops one is invalid and cannot win.
 """
@@ -173,6 +177,9 @@ def solve(
     if pool is not None:
         pending = [(task, pool.submit(problem, task, deadline)) for task in tasks[1:]]
     outcomes = [(tasks[0], *run_task(problem, tasks[0], deadline), time.time() - started)]
+    if len(tasks) == 1 and tasks[0].engine != "ortools" and not _usable(problem, outcomes[0][1]):
+        fallback = Task("ortools", params)  # PyVRP failed alone: OR-Tools gets what is left
+        outcomes.append((fallback, *run_task(problem, fallback, deadline), time.time() - started))
     for task, handle in pending:
         wait = max(0.0, deadline - time.time()) + _GRACE_S + 0.1 * params.time_limit_s
         try:
@@ -285,6 +292,11 @@ def droppable(problem: Problem) -> Problem:
     )
     penalty = 100 * max(stop, 1) + 1
     return replace(problem, penalty=np.where(mandatory, penalty, problem.penalty))
+
+
+def _usable(problem: Problem, solution: Solution | None) -> bool:
+    """True for a solution that may win: valid and not failed."""
+    return solution is not None and solution.status != "failed" and not validate(problem, solution)
 
 
 def _objective(problem: Problem, solution: Solution) -> tuple[bool, int]:

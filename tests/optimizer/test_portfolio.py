@@ -139,3 +139,18 @@ def test_mandatory_nodes_are_droppable_only_at_a_prohibitive_penalty() -> None:
 def test_an_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown engine"):
         portfolio.solve(_cvrp(), engine="gurobi")
+
+
+def test_ortools_takes_over_when_pyvrp_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("PyVRP crashed")
+
+    monkeypatch.setattr(portfolio.hgs, "solve", broken)
+    problem = _cvrp(n=12)
+    solution = portfolio.solve(problem, SolveParams(time_limit_s=1.0, solution_limit=100))
+    assert validate(problem, solution) == [] and solution.engine == "ortools"
+    assert [(run.engine, run.cost is None) for run in solution.runs] == [
+        ("pyvrp", True),
+        ("ortools", False),
+    ]
+    assert "PyVRP crashed" in solution.runs[0].note
