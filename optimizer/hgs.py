@@ -174,22 +174,17 @@ def search(
     nodes: list[list[int]] = [[] for _ in problem.vehicles]
     for route in routes:
         nodes[route.vehicle] = route.nodes
-    stats = {
-        "objective": float(result.cost()) * model.cost_unit / COST_SCALE
-        if best.is_feasible()
-        else math.nan,
-        "iterations": float(result.num_iterations),
-        "build_s": model.build_s,
-    }
+    stats = {"iterations": float(result.num_iterations), "build_s": model.build_s}
     if not best.is_feasible():
         stats["infeasible"] = 1.0
         return SearchResult(nodes, False, _solution(problem, [], started, stats, "failed"))
+    stats["objective"] = float(result.cost()) * model.cost_unit / COST_SCALE
     return SearchResult(nodes, True, _solution(problem, routes, started, stats, "feasible"))
 
 
 class _Stop:
-    """PyVRP stopping criterion: a monotonic-clock deadline (s), which also covers PyVRP's
-    construction of its first solution, and an optional number of iterations."""
+    """PyVRP stopping criterion: a deadline on the monotonic clock (s), so that the time
+    PyVRP takes to build its first solution counts too, and an optional iteration count."""
 
     def __init__(self, deadline: float, max_iterations: int | None) -> None:
         self._deadline = deadline
@@ -214,7 +209,7 @@ def _solution(
     unserved = [node for node in problem.customers() if node not in served]
     stats = {
         **stats,
-        "penalty": float(sum(int(problem.penalty[node]) for node in unserved)),
+        "penalty": float(sum(max(0, int(problem.penalty[node])) for node in unserved)),
         "distance_m": float(sum(route_distance(problem, route) for route in routes)),
         "vehicles_used": float(len(routes)),
     }
