@@ -32,6 +32,7 @@ from dispatch.modes import MODES
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
+from optimizer.portfolio import ENGINES
 from optimizer.vroom import solve_vroom
 
 app = typer.Typer(add_completion=False, help="Routing and dispatch for a county's rural delivery.")
@@ -397,7 +398,12 @@ def solve(
     format: Annotated[str, typer.Option("--format", help="vrplib | solomon | vroom")] = "vrplib",
     time_limit: Annotated[float, typer.Option(min=0.1, help="Time limit (s).")] = 30.0,
     out: Annotated[Path | None, typer.Option(help="Solution JSON file.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Parallel solver processes.")] = 1,
+    engine: Annotated[
+        str, typer.Option(help="portfolio | ortools | pyvrp (vrplib and solomon)")
+    ] = "portfolio",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel solver processes [default: cores].")
+    ] = None,
 ) -> None:
     """Solve a textbook instance (VRPLIB, Solomon) or a VROOM problem."""
     if not file.is_file():
@@ -405,8 +411,12 @@ def solve(
     if format == "vroom":
         _solve_vroom(file, time_limit, out)
         return
+    if engine not in ENGINES:
+        raise InvalidInput(f"--engine: must be {' | '.join(ENGINES)}, not {engine!r}")
     try:
-        result = solve_file(file, format, time_limit, workers=workers, out=out)
+        result = solve_file(
+            file, format, time_limit, workers=workers or os.cpu_count() or 1, out=out, engine=engine
+        )
     except ValueError as exc:
         raise InvalidInput(f"{file}: {exc}") from exc
     summary = {k: v for k, v in result.items() if k not in ("routes", "steps")}

@@ -14,13 +14,15 @@ The day runs 07:00 (t = 0) to 19:00 (t = 4320). Demand is parcels; a van carries
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
 import typer
+
+from optimizer.problem import MANDATORY, Break, Problem, Vehicle
 
 GRID = 600  #: county extent (units of 100 m)
 CAPACITY = 300  #: parcels per van
@@ -29,6 +31,21 @@ DAY_END = 4320  #: 19:00 in 10 s units after 07:00
 STATION_HOURS = (90, 3330)  #: town stations open 07:15-16:15
 MORNING = (60, 1800)  #: 07:10-12:00
 AFTERNOON = (1800, 3900)  #: 12:00-17:50
+DAY_START_S = 7 * 3600  #: t = 0 is 07:00
+#: The day problem's vans: 150 fen/km, 3000 fen/h, 50 yuan a day, 1 kg a parcel.
+VAN = Vehicle(
+    start=0,
+    end=0,
+    capacity_g=CAPACITY * 1000,
+    capacity_ml=0,
+    fixed_cost=5_000,
+    cost_per_km=150,
+    cost_per_hour=3_000,
+    shift_start=DAY_START_S,
+    shift_end=DAY_START_S + DAY_END * 10,
+)
+#: A driver's 30-minute lunch break starting between 11:30 and 13:00.
+LUNCH = Break(11 * 3600 + 1800, 13 * 3600, 1800)
 
 
 @dataclass
@@ -99,6 +116,24 @@ def generate(seed: int, towns: int = 20, villages: int = 250) -> RuralInstance:
         windows[i, 0] = min(max(windows[i, 0], 0), windows[i, 1])
         windows[i, 1] = max(windows[i, 1], back[i])
     return RuralInstance(f"rural-n{n - 1}-s{seed}", xy, demand, service, windows, towns)
+
+
+def day_problem(inst: RuralInstance, lunch: bool = True) -> Problem:
+    """The VRPTW as the day planner's kind of Problem: metres, seconds since midnight, grams,
+    vans with a fixed, per-km and hourly cost and (with `lunch`) a lunch break each."""
+    exact = np.hypot(*(inst.xy[:, None, :] - inst.xy[None, :, :]).transpose(2, 0, 1))
+    n = len(inst.xy)
+    zeros = np.zeros(n, dtype=np.int64)
+    return Problem(
+        distances=[np.rint(exact * 100).astype(np.int64)],
+        durations=[np.ceil(exact * 10 - 1e-9).astype(np.int64)],
+        delivery=np.stack([inst.demand * 1000, zeros], axis=1),
+        pickup=np.zeros((n, 2), dtype=np.int64),
+        time_windows=inst.windows * 10 + DAY_START_S,
+        service=inst.service * 10,
+        vehicles=[replace(VAN, lunch=LUNCH if lunch else None)] * FLEET,
+        penalty=np.full(n, MANDATORY, dtype=np.int64),
+    )
 
 
 def vrplib_text(inst: RuralInstance) -> str:

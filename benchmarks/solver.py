@@ -1,17 +1,38 @@
-"""Solver-quality benchmark on textbook instances, optionally against PyVRP and VROOM.
+"""Solver-quality benchmark: our engines and the portfolio against PyVRP and VROOM.
+
+Suite mode, the README table (DATA is the benchdata folder; rural instances are generated):
+
+    python -m benchmarks.solver ../shared/benchdata --suite readme --time-limit 30 \\
+        --workers 2 --peers --out solver.csv
+
+Folder mode, one folder of one format:
 
     python -m benchmarks.solver ../shared/benchdata/cvrplib-x --format vrplib \\
         --time-limit 10 --filter 'X-n1*' --limit 6 --peers --out x.csv
 
-For each instance in DIR: our cost (instance units, double precision), the gap to the best
-known solution (BKS) in `--bks` (default DIR/bks.csv; for Solomon DIR/bks_distance_only.csv
-when present, since our objective is distance only), time and validity. With `--peers`,
-PyVRP and VROOM (optional `bench` extra, imported only here) solve the same instance with the
-same time budget in the same run, and their routes are costed by the same function.
+Sets of the suite, chosen by a fixed rule (never by results): CVRPLIB X with 100 to 400
+customers, every tenth by name (`--suite full`: every fifth); Solomon's first instance of
+each class C1 C2 R1 R2 RC1 RC2 (full: all 56); Gehring & Homberger 200, every thirtieth by
+name (full: every fifth); rural-clustered CVRP and VRPTW (`benchmarks.rural_instances`),
+seeds 1 to 5 (full: 1 to 10).
 
-PyVRP reads VRPLIB files itself (`pyvrp.read`, round_func="round" = CVRPLIB's nint); for
-Solomon it gets our integer matrices (distances ×1000 rounded, durations ×1000 rounded up).
-VROOM always gets our integer matrices: durations for time, distances as its cost matrix.
+For each instance every engine of `--engines` (default portfolio, ortools, pyvrp: ours, via
+`optimizer.portfolio` with `--workers` processes from one pool kept for the whole run) gets
+`--time-limit` seconds. With `--peers`, in the same run and one at a time: PyVRP through its
+own readers and defaults in one process (VRPLIB files with `pyvrp.read`, round_func
+"round"; Solomon files parsed by `vrplib`, PyVRP's companion library, written back as
+VRPLIB and read by `pyvrp.read` with round_func "exact", ×1000 rounded), once for the time
+limit (equal wall time) and once for `workers` times it (equal CPU time: the portfolio keeps
+`workers` processes busy, PyVRP one); VROOM (pyvroom, exploration level 5) on our integer
+matrices with `workers` threads for the time limit (equal wall and CPU time). Every route set
+is costed by the same double-precision function, ours validated by `optimizer.validate`.
+
+Ratios are the portfolio's cost over the best peer's: at equal wall time (PyVRP at the time
+limit, VROOM) and at equal CPU time (PyVRP at `workers` times the limit, VROOM). Gaps are
+to the best-known values the data ships: CVRPLIB's table for X; for Solomon the best-known
+*distance* (`bks_distance_only.csv`, old heuristic values, beatable: a negative gap means
+beaten); for Homberger SINTEF's hierarchical table (vehicles first, so distance gaps can be
+negative there too). Rural instances have no BKS.
 """
 
 from __future__ import annotations
@@ -20,76 +41,81 @@ import csv
 import fnmatch
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.rural_instances import generate, write
 from optimizer.formats import TextbookInstance, read_problem, solve_instance
+from optimizer.portfolio import ENGINES, EnginePool
 from optimizer.validate import validate
 
 Format = Literal["vrplib", "solomon"]
 PeerResult = tuple[float, int] | None
 
+#: Targets of issue 9 (2 cores, 30 s): ratio of the portfolio to the best peer on rural sets
+#: at equal wall and equal CPU time, median gap to BKS on X and Solomon (percent).
+RURAL_WALL_TARGET = 0.99
+RURAL_CPU_TARGET = 1.00
+MEDIAN_GAP_TARGET = 1.0
+
+
+@dataclass
+class Case:
+    """One instance file of a set, with its best-known cost if the data ships one."""
+
+    set: str
+    path: Path
+    fmt: Format
+    bks: float | None = None
+
+
+@dataclass
+class Run:
+    """One solver's result on an instance: cost in instance units (None: no valid answer)."""
+
+    cost: float | None
+    time_s: float
+    winner: str = ""
+    note: str = ""
+
 
 @dataclass
 class Row:
-    """One instance's results; costs in instance units, gaps in percent above BKS."""
+    """Every solver's result on one instance."""
 
+    set: str
     instance: str
     n: int
     bks: float | None
-    bks_vehicles: int | None
-    cost: float | None
-    vehicles: int | None
-    gap: float | None
-    time_s: float
-    valid: bool
-    pyvrp: float | None = None
-    pyvrp_gap: float | None = None
-    vroom: float | None = None
-    vroom_gap: float | None = None
-    notes: list[str] = field(default_factory=list)
+    ours: dict[str, Run] = field(default_factory=dict)
+    peers: dict[str, Run] = field(default_factory=dict)
 
+    def lead(self) -> Run | None:
+        """The portfolio's run, or the first engine's when the portfolio did not run."""
+        if "portfolio" in self.ours:
+            return self.ours["portfolio"]
+        return next(iter(self.ours.values()), None)
 
-def load_bks(path: Path) -> dict[str, tuple[float, int | None]]:
-    """instance → (BKS cost, BKS vehicles or None) from a bks.csv table."""
-    table: dict[str, tuple[float, int | None]] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for rec in csv.DictReader(handle):
-            if rec.get("bks_cost"):
-                vehicles = rec.get("vehicles") or ""
-                table[rec["instance"]] = (
-                    float(rec["bks_cost"]),
-                    int(vehicles) if vehicles.strip() else None,
-                )
-    return table
-
-
-def default_bks(folder: Path, fmt: Format) -> Path | None:
-    """The BKS table next to the instances, preferring the distance-only one for Solomon."""
-    names = ["bks_distance_only.csv", "bks.csv"] if fmt == "solomon" else ["bks.csv"]
-    return next((folder / n for n in names if (folder / n).is_file()), None)
-
-
-def instance_files(folder: Path, fmt: Format, pattern: str, limit: int | None) -> list[Path]:
-    """Files in `folder` matching any of the comma-separated globs, by size then name."""
-    suffix = ".vrp" if fmt == "vrplib" else ".txt"
-    globs = [g.strip() for g in pattern.split(",") if g.strip()]
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.suffix == suffix and any(fnmatch.fnmatch(p.name, g) for g in globs)
-    ]
-    files.sort(key=lambda p: (p.stat().st_size, p.name))
-    return files[:limit] if limit else files
+    def ratio(self, cpu: bool) -> float | None:
+        """Lead cost over the best peer at equal wall time, or at equal CPU time."""
+        lead = self.lead()
+        names = ("pyvrp_cpu" if cpu else "pyvrp", "vroom")
+        costs = [c for name in names if (run := self.peers.get(name)) and (c := run.cost)]
+        if lead is None or lead.cost is None or not costs:
+            return None
+        return lead.cost / min(costs)
 
 
 def gap(cost: float | None, bks: float | None) -> float | None:
@@ -97,6 +123,86 @@ def gap(cost: float | None, bks: float | None) -> float | None:
     if cost is None or not bks:
         return None
     return 100.0 * (cost - bks) / bks
+
+
+def load_bks(path: Path) -> dict[str, float]:
+    """instance → BKS cost from a bks.csv table."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {
+            r["instance"]: float(r["bks_cost"]) for r in csv.DictReader(handle) if r["bks_cost"]
+        }
+
+
+def _bks_table(folder: Path, names: list[str]) -> dict[str, float]:
+    path = next((folder / n for n in names if (folder / n).is_file()), None)
+    return load_bks(path) if path else {}
+
+
+def x_cases(data: Path, step: int) -> list[Case]:
+    """CVRPLIB X with 100 to 400 customers, every `step`-th by name."""
+    folder = data / "cvrplib-x"
+    bks = _bks_table(folder, ["bks.csv"])
+    files = sorted(
+        p for p in folder.glob("X-n*.vrp") if 100 <= int(p.stem.split("-")[1][1:]) - 1 <= 400
+    )
+    return [Case("cvrplib-x", p, "vrplib", bks.get(p.stem)) for p in files[::step]]
+
+
+def solomon_cases(data: Path, every_instance: bool) -> list[Case]:
+    """Solomon 100: the first instance of each class by name, or all of them."""
+    folder = data / "solomon"
+    bks = _bks_table(folder, ["bks_distance_only.csv", "bks.csv"])
+    files = sorted(folder.glob("*.txt"))
+    if not every_instance:
+        first: dict[str, Path] = {}
+        for p in files:
+            first.setdefault(p.stem[:-2], p)  # class: C101 -> C1, RC205 -> RC2
+        files = sorted(first.values())
+    return [Case("solomon", p, "solomon", bks.get(p.stem)) for p in files]
+
+
+def homberger_cases(data: Path, step: int) -> list[Case]:
+    """Gehring & Homberger 200, every `step`-th by name."""
+    folder = data / "homberger"
+    bks = _bks_table(folder, ["bks.csv"])
+    files = sorted((folder / "instances").glob("*.txt"))
+    return [Case("homberger", p, "solomon", bks.get(p.stem)) for p in files[::step]]
+
+
+def rural_cases(out: Path, seeds: range) -> list[Case]:
+    """Rural-clustered CVRP and VRPTW of each seed, written to `out`."""
+    cvrp, vrptw = [], []
+    for seed in seeds:
+        a, b = write(generate(seed), out)
+        cvrp.append(Case("rural-cvrp", a, "vrplib"))
+        vrptw.append(Case("rural-vrptw", b, "solomon"))
+    return cvrp + vrptw
+
+
+def suite_cases(data: Path, suite: str, rural_dir: Path) -> list[Case]:
+    """The cases of the `readme` or `full` suite (see the module doc)."""
+    full = suite == "full"
+    return [
+        *x_cases(data, 5 if full else 10),
+        *solomon_cases(data, full),
+        *homberger_cases(data, 5 if full else 30),
+        *rural_cases(rural_dir, range(1, 11 if full else 6)),
+    ]
+
+
+def folder_cases(folder: Path, fmt: Format, pattern: str, bks: Path | None) -> list[Case]:
+    """Files in `folder` matching any of the comma-separated globs, by size then name."""
+    suffix = ".vrp" if fmt == "vrplib" else ".txt"
+    names = ["bks_distance_only.csv", "bks.csv"] if fmt == "solomon" else ["bks.csv"]
+    table = load_bks(bks) if bks else _bks_table(folder, names)
+    globs = [g.strip() for g in pattern.split(",") if g.strip()]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.suffix == suffix and any(fnmatch.fnmatch(p.name, g) for g in globs)
+    ]
+    files.sort(key=lambda p: (p.stat().st_size, p.name))
+    return [Case(folder.name, p, fmt, table.get(p.stem)) for p in files]
 
 
 def routes_ok(inst: TextbookInstance, routes: list[list[int]]) -> bool:
@@ -108,62 +214,57 @@ def routes_ok(inst: TextbookInstance, routes: list[list[int]]) -> bool:
     return visited == problem.customers() and loads_ok
 
 
-def run_ours(inst: TextbookInstance, limit_s: float, workers: int) -> Row:
-    """Our portfolio solve, validated independently."""
+def run_ours(inst: TextbookInstance, limit_s: float, engine: str, pool: EnginePool) -> Run:
+    """One of our engines, validated independently."""
     started = time.monotonic()
-    solution = solve_instance(inst, limit_s, workers)
+    solution = solve_instance(inst, limit_s, engine=engine, pool=pool)
     elapsed = time.monotonic() - started
     errors = validate(inst.problem, solution)
     routes = [r.nodes for r in solution.routes if r.nodes]
-    valid = not errors and not solution.unserved
-    return Row(
-        instance=inst.name,
-        n=inst.problem.n - 1,
-        bks=None,
-        bks_vehicles=None,
-        cost=inst.cost(routes) if valid else None,
-        vehicles=len(routes) if valid else None,
-        gap=None,
-        time_s=elapsed,
-        valid=valid,
-        notes=errors[:2] + ([f"{len(solution.unserved)} unserved"] if solution.unserved else []),
-    )
+    if errors or solution.unserved or solution.status == "failed":
+        notes = errors[:1] + [f"{len(solution.unserved)} unserved"] * bool(solution.unserved)
+        notes += [f"{r.engine}: {r.note}" for r in solution.runs if r.note]
+        return Run(None, elapsed, solution.engine, "; ".join(notes))
+    return Run(inst.cost(routes), elapsed, solution.engine)
+
+
+@contextmanager
+def _vrplib_copy(path: Path, fmt: Format) -> Iterator[Path]:
+    """`path` itself for VRPLIB; a Solomon file parsed by vrplib and written as VRPLIB."""
+    if fmt == "vrplib":
+        yield path
+        return
+    import vrplib
+
+    raw = vrplib.read_instance(path, instance_format="solomon", compute_edge_weights=False)
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / f"{path.stem}.vrp"
+        vrplib.write_instance(
+            copy,
+            {
+                "NAME": raw["name"],
+                "TYPE": "VRPTW",
+                "DIMENSION": len(raw["node_coord"]),
+                "EDGE_WEIGHT_TYPE": "EUC_2D",
+                "CAPACITY": raw["capacity"],
+                "VEHICLES": raw["vehicles"],
+                "NODE_COORD_SECTION": raw["node_coord"],
+                "DEMAND_SECTION": raw["demand"],
+                "DEPOT_SECTION": np.array([1]),
+                "SERVICE_TIME_SECTION": raw["service_time"],
+                "TIME_WINDOW_SECTION": raw["time_window"],
+            },
+        )
+        yield copy
 
 
 def run_pyvrp(path: Path, inst: TextbookInstance, limit_s: float) -> PeerResult:
-    """PyVRP (HGS) for `limit_s` seconds; (cost, routes) or None when infeasible."""
+    """PyVRP with its own reader and defaults for `limit_s` seconds; (cost, routes) or None."""
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
-    if inst.fmt == "vrplib":
-        data = pyvrp.read(path, round_func="round")
-    else:
-        problem = inst.problem
-        model = pyvrp.Model()
-        veh = problem.vehicles[0]
-        locations = [model.add_location(float(x), float(y)) for x, y in inst.coords]
-        depot = model.add_depot(locations[0], tw_early=veh.shift_start, tw_late=veh.shift_end)
-        for i in problem.customers():
-            model.add_client(
-                locations[i],
-                delivery=[int(problem.delivery[i, 0])],
-                service_duration=int(problem.service[i]),
-                tw_early=int(problem.time_windows[i, 0]),
-                tw_late=int(problem.time_windows[i, 1]),
-            )
-        model.add_vehicle_type(
-            num_available=len(problem.vehicles),
-            capacity=[veh.capacity_g],
-            start_depot=depot,
-            end_depot=depot,
-            tw_early=veh.shift_start,
-            tw_late=veh.shift_end,
-        )
-        dist, dur = problem.distances[0], problem.durations[0]
-        for a, frm in enumerate(locations):
-            for b, to in enumerate(locations):
-                model.add_edge(frm, to, distance=int(dist[a, b]), duration=int(dur[a, b]))
-        data = model.data()
+    with _vrplib_copy(path, inst.fmt) as copy:
+        data = pyvrp.read(copy, round_func="round" if inst.fmt == "vrplib" else "exact")
     result = pyvrp.solve(data, stop=MaxRuntime(limit_s), display=False)
     if not result.is_feasible():
         return None
@@ -219,140 +320,197 @@ def run_vroom(inst: TextbookInstance, limit_s: float, threads: int) -> PeerResul
     return (inst.cost(routes), len(routes)) if routes_ok(inst, routes) else None
 
 
-def _peer(name: str, run: Callable[[], PeerResult], row: Row) -> PeerResult:
+def _peer(run: Callable[[], PeerResult]) -> Run:
+    started = time.monotonic()
     try:
-        return run()
+        result = run()
     except Exception as exc:  # a peer's failure is reported, not fatal
-        row.notes.append(f"{name}: {type(exc).__name__}: {exc}")
-        return None
+        return Run(None, time.monotonic() - started, note=f"{type(exc).__name__}: {exc}")
+    elapsed = time.monotonic() - started
+    return Run(result[0] if result else None, elapsed, note="" if result else "no valid answer")
 
 
 def benchmark(
-    folder: Path,
-    fmt: Format,
+    cases: list[Case],
     limit_s: float,
     workers: int,
-    bks_path: Path | None,
+    engines: list[str],
     peers: bool,
-    limit: int | None,
-    pattern: str,
     report: Callable[[Row], None] = lambda row: None,
 ) -> list[Row]:
-    """Run every matching instance; `report` sees each row as it is done."""
-    bks = load_bks(bks_path) if bks_path else {}
+    """Run every case; `report` sees each row as it is done."""
     rows = []
-    for path in instance_files(folder, fmt, pattern, limit):
-        inst = read_problem(path, fmt)
-        row = run_ours(inst, limit_s, workers)
-        row.instance = path.stem
-        row.bks, row.bks_vehicles = bks.get(path.stem, (None, None))
-        row.gap = gap(row.cost, row.bks)
-        if peers:
-            ran = _peer("pyvrp", partial(run_pyvrp, path, inst, limit_s), row)
-            row.pyvrp = ran[0] if ran else None
-            ran = _peer("vroom", partial(run_vroom, inst, limit_s, workers), row)
-            row.vroom = ran[0] if ran else None
-            row.pyvrp_gap, row.vroom_gap = gap(row.pyvrp, row.bks), gap(row.vroom, row.bks)
-        report(row)
-        rows.append(row)
+    with EnginePool(workers) as pool:
+        for case in cases:
+            inst = read_problem(case.path, case.fmt)
+            row = Row(case.set, case.path.stem, inst.problem.n - 1, case.bks)
+            for engine in engines:
+                row.ours[engine] = run_ours(inst, limit_s, engine, pool)
+            if peers:
+                row.peers["pyvrp"] = _peer(partial(run_pyvrp, case.path, inst, limit_s))
+                cpu_limit = workers * limit_s
+                row.peers["pyvrp_cpu"] = _peer(partial(run_pyvrp, case.path, inst, cpu_limit))
+                row.peers["vroom"] = _peer(partial(run_vroom, inst, limit_s, workers))
+            report(row)
+            rows.append(row)
     return rows
 
 
-def _fmt(value: float | int | None, digits: int = 2) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+#: Column labels of the peers' runs.
+PEER_LABELS = {"pyvrp": "PyVRP", "pyvrp_cpu": "PyVRP x workers", "vroom": "VROOM"}
 
 
-def render(rows: list[Row], peers: bool) -> Table:
-    """A rich table of the rows."""
+def _labelled(row: Row) -> dict[str, Run]:
+    """Every run of a row under its label: "ours <engine>" and the peers' names."""
+    ours = {f"ours {name}": run for name, run in row.ours.items()}
+    return ours | {PEER_LABELS[name]: run for name, run in row.peers.items()}
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render(rows: list[Row]) -> Table:
+    """A rich table: each solver's cost and gap, the winner, the ratios to the best peer."""
+    peers = bool(rows[0].peers)
     table = Table(title="solver benchmark (cost in instance units, gap % over BKS)")
-    columns = ["instance", "n", "BKS", "veh*", "ours", "veh", "gap %", "time s", "valid"]
-    if peers:
-        columns += ["PyVRP", "gap %", "VROOM", "gap %", "ours/PyVRP", "ours/VROOM"]
+    columns = ["set", "instance", "n", "BKS"]
+    for name in _labelled(rows[0]):
+        columns += [name, "gap %"]
+    columns += ["winner", "wall ratio", "CPU ratio"] if peers else ["winner"]
     for name in columns:
-        table.add_column(name, justify="left" if name == "instance" else "right")
+        table.add_column(name, justify="left" if name in ("set", "instance") else "right")
     for r in rows:
-        cells = [
-            r.instance,
-            str(r.n),
-            _fmt(r.bks),
-            _fmt(r.bks_vehicles),
-            _fmt(r.cost),
-            _fmt(r.vehicles),
-            _fmt(r.gap),
-            _fmt(r.time_s, 1),
-            "yes" if r.valid else "NO",
-        ]
+        cells = [r.set, r.instance, str(r.n), _fmt(r.bks)]
+        for run in _labelled(r).values():
+            cells += [_fmt(run.cost), _fmt(gap(run.cost, r.bks))]
+        lead = r.lead()
+        cells.append(lead.winner if lead else "-")
         if peers:
-            cells += [
-                _fmt(r.pyvrp),
-                _fmt(r.pyvrp_gap),
-                _fmt(r.vroom),
-                _fmt(r.vroom_gap),
-                _fmt(r.cost / r.pyvrp if r.cost and r.pyvrp else None, 4),
-                _fmt(r.cost / r.vroom if r.cost and r.vroom else None, 4),
-            ]
+            cells += [_fmt(r.ratio(cpu=False), 4), _fmt(r.ratio(cpu=True), 4)]
         table.add_row(*cells)
     return table
 
 
+def summary(rows: list[Row]) -> list[str]:
+    """Per set: median and worst gap of each solver, ratios, and the issue's targets."""
+    lines = []
+    for name in dict.fromkeys(r.set for r in rows):
+        subset = [r for r in rows if r.set == name]
+        parts = []
+        for solver in _labelled(subset[0]):
+            gaps = [
+                g
+                for r in subset
+                if (run := _labelled(r).get(solver)) and (g := gap(run.cost, r.bks)) is not None
+            ]
+            if gaps:
+                parts.append(f"{solver} median {statistics.median(gaps):.2f} %")
+        walls = [x for r in subset if (x := r.ratio(cpu=False)) is not None]
+        cpus = [x for r in subset if (x := r.ratio(cpu=True)) is not None]
+        if walls:
+            parts.append(f"wall ratio max {max(walls):.4f}")
+        if cpus:
+            parts.append(f"CPU ratio max {max(cpus):.4f}")
+        lines.append(f"{name} ({len(subset)}): " + ", ".join(parts))
+        lines += _targets(name, subset, walls, cpus)
+    return lines
+
+
+def _targets(name: str, rows: list[Row], walls: list[float], cpus: list[float]) -> list[str]:
+    if name.startswith("rural") and walls and cpus:
+        ok = max(walls) <= RURAL_WALL_TARGET and max(cpus) <= RURAL_CPU_TARGET
+        return [
+            f"  target wall <= {RURAL_WALL_TARGET} and CPU <= {RURAL_CPU_TARGET} on every "
+            f"instance: {'met' if ok and len(walls) == len(rows) else 'MISSED'}"
+        ]
+    if name in ("cvrplib-x", "solomon"):
+        gaps = [g for r in rows if (lead := r.lead()) and (g := gap(lead.cost, r.bks)) is not None]
+        if gaps:
+            ok = statistics.median(gaps) <= MEDIAN_GAP_TARGET and len(gaps) == len(rows)
+            return [f"  target median gap <= {MEDIAN_GAP_TARGET} %: {'met' if ok else 'MISSED'}"]
+    return []
+
+
 def write_csv(rows: list[Row], out: Path) -> None:
-    """All fields of all rows, one line per instance."""
+    """One line per instance: every solver's cost, gap, time and note, winner, ratios."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    records: list[dict[str, Any]] = []
+    for r in rows:
+        rec: dict[str, Any] = {"set": r.set, "instance": r.instance, "n": r.n, "bks": r.bks}
+        runs = [(f"ours_{n}", run) for n, run in r.ours.items()]
+        runs += [(f"peer_{n}", run) for n, run in r.peers.items()]
+        for name, run in runs:
+            rec[f"{name}_cost"] = run.cost
+            rec[f"{name}_gap"] = gap(run.cost, r.bks)
+            rec[f"{name}_time_s"] = round(run.time_s, 2)
+            rec[f"{name}_note"] = run.note
+        lead = r.lead()
+        rec["winner"] = lead.winner if lead else ""
+        rec["wall_ratio"] = r.ratio(cpu=False)
+        rec["cpu_ratio"] = r.ratio(cpu=True)
+        records.append(rec)
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(asdict(rows[0]).keys()))
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
         writer.writeheader()
-        for r in rows:
-            rec: dict[str, Any] = asdict(r)
-            rec["notes"] = " | ".join(r.notes)
-            writer.writerow(rec)
-
-
-def gap_summary(rows: list[Row], attr: str) -> str:
-    """'median x %, worst y % (k instances)' over rows that have the gap."""
-    gaps = [g for r in rows if (g := getattr(r, attr)) is not None]
-    if not gaps:
-        return "no gaps"
-    return f"median {statistics.median(gaps):.2f} %, worst {max(gaps):.2f} % ({len(gaps)})"
+        writer.writerows(records)
 
 
 def main(
-    folder: Annotated[Path, typer.Argument(help="folder of instance files")],
-    fmt: Annotated[str, typer.Option("--format", help="vrplib or solomon")] = "vrplib",
-    bks: Annotated[Path | None, typer.Option(help="BKS csv (default: next to files)")] = None,
+    folder: Annotated[Path, typer.Argument(help="benchdata folder (--suite) or instance folder")],
+    suite: Annotated[str | None, typer.Option(help="readme | full (see the module doc)")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="vrplib or solomon (folder mode)")
+    ] = "vrplib",
+    bks: Annotated[Path | None, typer.Option(help="BKS csv (folder mode)")] = None,
     time_limit: Annotated[float, typer.Option(help="seconds per instance and solver")] = 30.0,
-    workers: Annotated[int, typer.Option(help="portfolio processes / VROOM threads")] = 1,
+    workers: Annotated[int, typer.Option(help="our processes / VROOM threads")] = 2,
+    engines: Annotated[str, typer.Option(help="ours, comma-separated")] = "portfolio,ortools,pyvrp",
     peers: Annotated[bool, typer.Option(help="also run PyVRP and VROOM")] = False,
+    sets: Annotated[str | None, typer.Option(help="suite sets to run, comma-separated")] = None,
     limit: Annotated[int | None, typer.Option(help="at most N instances")] = None,
     filter_: Annotated[str, typer.Option("--filter", help="file globs, comma-separated")] = "*",
     out: Annotated[Path | None, typer.Option(help="write results CSV")] = None,
 ) -> None:
-    """Run the benchmark, print a table, the median and worst gap, and write the CSV."""
-    if fmt not in ("vrplib", "solomon"):
-        raise typer.BadParameter("--format must be vrplib or solomon")
-    console = Console(width=None if sys.stdout.isatty() else 200)
-    kind = cast(Format, fmt)
-    bks_path = bks if bks is not None else default_bks(folder, kind)
-    console.print(f"BKS table: {bks_path or 'none'}")
+    """Run the benchmark, print a table and per-set summaries, and write the CSV."""
+    chosen = [e.strip() for e in engines.split(",") if e.strip()]
+    if not chosen or any(e not in ENGINES for e in chosen):
+        raise typer.BadParameter(f"--engines must name some of {', '.join(ENGINES)}")
+    console = Console(width=None if sys.stdout.isatty() else 220)
+    with tempfile.TemporaryDirectory() as rural_dir:
+        if suite is not None:
+            if suite not in ("readme", "full"):
+                raise typer.BadParameter("--suite must be readme or full")
+            cases = suite_cases(folder, suite, Path(rural_dir))
+            if sets:
+                wanted = {s.strip() for s in sets.split(",")}
+                cases = [c for c in cases if c.set in wanted]
+            globs = [g.strip() for g in filter_.split(",") if g.strip()]
+            cases = [c for c in cases if any(fnmatch.fnmatch(c.path.name, g) for g in globs)]
+        else:
+            if fmt not in ("vrplib", "solomon"):
+                raise typer.BadParameter("--format must be vrplib or solomon")
+            cases = folder_cases(folder, cast(Format, fmt), filter_, bks)
+        cases = cases[:limit] if limit else cases
 
-    def report(row: Row) -> None:
-        console.print(
-            f"{row.instance}: ours {_fmt(row.cost)} gap {_fmt(row.gap)} %"
-            + (f", PyVRP {_fmt(row.pyvrp)}, VROOM {_fmt(row.vroom)}" if peers else "")
-            + (f" [{'; '.join(row.notes)}]" if row.notes else ""),
-            markup=False,
-        )
+        def report(row: Row) -> None:
+            runs = _labelled(row)
+            parts = [f"{name} {_fmt(run.cost)}" for name, run in runs.items()]
+            notes = [f"{name}: {run.note}" for name, run in runs.items() if run.note]
+            console.print(
+                f"{row.set} {row.instance}: "
+                + ", ".join(parts)
+                + (f" [{'; '.join(notes)}]" * bool(notes)),
+                markup=False,
+            )
 
-    rows = benchmark(folder, kind, time_limit, workers, bks_path, peers, limit, filter_, report)
+        rows = benchmark(cases, time_limit, workers, chosen, peers, report)
     if not rows:
         console.print("no instances matched")
         raise typer.Exit(1)
-    console.print(render(rows, peers))
-    console.print(f"ours:  {gap_summary(rows, 'gap')}")
-    if peers:
-        console.print(f"PyVRP: {gap_summary(rows, 'pyvrp_gap')}")
-        console.print(f"VROOM: {gap_summary(rows, 'vroom_gap')}")
+    console.print(render(rows))
+    for line in summary(rows):
+        console.print(line, markup=False)
     if out is not None:
         write_csv(rows, out)
         console.print(f"wrote {out}")

@@ -21,7 +21,7 @@ import math
 import os
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -29,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import vrplib
 
-from optimizer.portfolio import solve_portfolio
+from optimizer import portfolio
+from optimizer.portfolio import EnginePool
 from optimizer.problem import MANDATORY, Problem, Solution, Vehicle
 from optimizer.solver import SolveParams
 from optimizer.validate import validate
@@ -213,7 +214,9 @@ def read_problem(path: Path, fmt: Format) -> TextbookInstance:
 
 
 def solution_json(inst: TextbookInstance, solution: Solution) -> dict[str, Any]:
-    """The solution as JSON: cost in instance units, routes as vrplib node indices."""
+    """The solution as JSON: cost in instance units, routes as vrplib node indices, the
+    winning engine and each engine's cost (instance units on the solver's integer matrix,
+    which Solomon rounds per arc to 1/SOLOMON_SCALE)."""
     routes = [list(map(int, r.nodes)) for r in solution.routes if r.nodes]
     cost = inst.cost(routes)
     return {
@@ -224,6 +227,17 @@ def solution_json(inst: TextbookInstance, solution: Solution) -> dict[str, Any]:
         "vehicles": len(routes),
         "time_s": round(solution.solve_time_s, 3),
         "valid": True,
+        "engine": solution.engine,
+        "engines": [
+            {
+                "engine": run.engine,
+                "cost": None if run.cost is None else run.cost / inst.scale,
+                "unserved": run.unserved,
+                "time_s": round(run.time_s, 3),
+                **({"note": run.note} if run.note else {}),
+            }
+            for run in solution.runs
+        ],
     }
 
 
@@ -241,21 +255,26 @@ def _write_atomic(out: Path, payload: dict[str, Any]) -> None:
         raise
 
 
-def solve_instance(inst: TextbookInstance, time_limit_s: float, workers: int = 1) -> Solution:
-    """Solve a textbook instance, every customer made droppable at a prohibitive penalty.
+def solve_instance(
+    inst: TextbookInstance,
+    time_limit_s: float,
+    workers: int = 1,
+    engine: str = "portfolio",
+    pool: EnginePool | None = None,
+) -> Solution:
+    """Solve a textbook instance with `engine` on `workers` processes (or `pool`'s).
 
-    OR-Tools often finds no first solution on tight time windows when every node is
-    mandatory; with a penalty of 100 × the longest arc per dropped customer, a first
-    solution always exists and the search then inserts the dropped ones. A result that still
-    drops a customer is no answer to the textbook problem (the caller checks `unserved`).
+    A result that drops a customer is no answer to the textbook problem (the caller checks
+    `unserved`); see `optimizer.portfolio` for how each engine treats mandatory customers.
     """
-    problem = inst.problem
-    penalty = 100 * int(problem.distances[0].max()) + 1
-    soft = replace(
-        problem, penalty=np.where(problem.penalty == MANDATORY, penalty, problem.penalty)
-    )
     started = time.monotonic()
-    solution = solve_portfolio(soft, SolveParams(time_limit_s=time_limit_s), workers)
+    solution = portfolio.solve(
+        inst.problem,
+        SolveParams(time_limit_s=time_limit_s),
+        engine=engine,
+        pool=pool,
+        workers=workers,
+    )
     solution.solve_time_s = time.monotonic() - started
     return solution
 
@@ -266,20 +285,24 @@ def solve_file(
     time_limit_s: float,
     workers: int = 1,
     out: Path | None = None,
+    engine: str = "portfolio",
 ) -> dict[str, Any]:
     """Read, solve, validate and (optionally) write one textbook instance.
 
-    Raises ValueError on an unreadable or infeasible file, RuntimeError when no valid
-    solution serving every customer was found within `time_limit_s` seconds.
+    Raises ValueError on an unreadable or infeasible file or an unknown engine,
+    RuntimeError when no valid solution serving every customer was found within
+    `time_limit_s` seconds.
     """
     if fmt not in ("vrplib", "solomon"):
         raise ValueError(f"{path}: unknown format {fmt!r} (expected 'vrplib' or 'solomon')")
+    if engine not in portfolio.ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (expected {' | '.join(portfolio.ENGINES)})")
     inst = read_problem(Path(path), cast(Format, fmt))
-    solution = solve_instance(inst, time_limit_s, workers)
+    solution = solve_instance(inst, time_limit_s, workers, engine)
     if solution.unserved:
         raise RuntimeError(
             f"{path}: no solution serving all customers in {time_limit_s:g} s "
-            f"({len(solution.unserved)} left)"
+            f"({len(solution.unserved)} left; {_runs_text(inst, solution)})"
         )
     errors = validate(inst.problem, solution)
     if errors:
@@ -288,3 +311,14 @@ def solve_file(
     if out is not None:
         _write_atomic(Path(out), payload)
     return payload
+
+
+def _runs_text(inst: TextbookInstance, solution: Solution) -> str:
+    """Each engine's outcome in a line: cost in instance units or why it has none."""
+    parts = []
+    for run in solution.runs:
+        if run.cost is None:
+            parts.append(f"{run.engine}: {run.note}")
+        else:
+            parts.append(f"{run.engine}: {run.cost / inst.scale:g}, {run.unserved} unserved")
+    return "; ".join(parts) or "no engine ran"

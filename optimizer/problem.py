@@ -117,9 +117,26 @@ class Route:
     lunch_start: int | None = None
 
 
+@dataclass(frozen=True)
+class EngineRun:
+    """One engine's candidate in a solve: which engine, its cost (fen) and unserved count when
+    it returned a valid solution (else None and a `note` saying why), its wall time (s)."""
+
+    engine: str
+    cost: int | None
+    unserved: int | None
+    time_s: float
+    note: str = ""
+
+
 @dataclass
 class Solution:
-    """A solver's answer: one Route per used vehicle, unserved nodes, objective (fen)."""
+    """A solver's answer: one Route per used vehicle, unserved nodes, objective (fen).
+
+    `engine` names what produced the routes ("ortools", "pyvrp", or "pyvrp+ortools" for
+    PyVRP on a relaxed problem repaired by OR-Tools); `runs` lists every candidate of a
+    portfolio solve, the winner included.
+    """
 
     routes: list[Route]
     unserved: list[int]
@@ -127,3 +144,5 @@ class Solution:
     status: str = "feasible"
     solve_time_s: float = 0.0
     stats: dict[str, float] = field(default_factory=dict)
+    engine: str = ""
+    runs: list[EngineRun] = field(default_factory=list)

@@ -36,3 +36,54 @@ def forward_schedule(
             arrive = max(arrive, int(problem.time_windows[there, 0]))
         times.append(arrive)
     return times, lunch_start
+
+
+def latest_departure(problem: Problem, vehicle: int, nodes: list[int], departure: int) -> int:
+    """Latest departure (s), no earlier than `departure`, that changes neither the route's
+    arrival at its end nor any service beyond its window (a route without a lunch break).
+
+    Leaving later only removes waiting, so the route's span shrinks by that much. Each service
+    is delayed by what the waits before it have not absorbed.
+    """
+    veh = problem.vehicles[vehicle]
+    times, _ = forward_schedule(problem, vehicle, nodes, departure, None)
+    stops = [veh.start, *nodes, veh.end]
+    durations = problem.durations[veh.profile]
+    latest_start = min(veh.shift_end, int(problem.time_windows[veh.start, 1]))
+    delay = latest_start - departure
+    waited = 0
+    for k in range(1, len(stops)):
+        here = stops[k - 1]
+        arrive = times[k - 1] + int(problem.service[here]) + int(durations[here, stops[k]])
+        waited += times[k] - arrive
+        if k < len(stops) - 1:
+            delay = min(delay, int(problem.time_windows[stops[k], 1]) - times[k] + waited)
+    return departure + max(0, min(delay, waited))
+
+
+def slack_departures(problem: Problem) -> list[int] | None:
+    """Each vehicle's earliest departure (s) when no time constraint can ever bind, else None.
+
+    That holds when no vehicle has a span limit, lunch or trip chain, and even a route
+    through every customer (all services plus one longest leg per stop), leaving at the
+    earliest departure, meets every window and shift end. Solvers may then drop times.
+    """
+    windows = problem.time_windows
+    customers = problem.customers()
+    longest = max(int(matrix.max()) for matrix in problem.durations)
+    worst = int(problem.service.sum()) + (len(customers) + 1) * longest
+    opens = int(windows[customers, 0].max()) if customers else 0
+    closes = int(windows[customers, 1].min()) if customers else worst
+    departures = []
+    for vehicle in problem.vehicles:
+        if vehicle.max_duration is not None or vehicle.lunch is not None:
+            return None
+        if vehicle.group is not None:
+            return None
+        depart = max(vehicle.shift_start, int(windows[vehicle.start, 0]))
+        end = min(vehicle.shift_end, int(windows[vehicle.end, 1]))
+        latest_start = min(vehicle.shift_end, int(windows[vehicle.start, 1]))
+        if depart > latest_start or opens > depart or depart + worst > min(closes, end):
+            return None
+        departures.append(depart)
+    return departures

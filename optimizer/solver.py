@@ -22,11 +22,14 @@ from ortools.constraint_solver import (
 
 from optimizer.costs import COST_SCALE, PER_METRE, PER_SECOND, route_cost, route_distance
 from optimizer.problem import MANDATORY, Problem, Route, Solution
-from optimizer.schedule import forward_schedule
+from optimizer.schedule import forward_schedule, slack_departures
 from optimizer.validate import check_problem
 
 _RESOURCES = (("weight", "capacity_g"), ("volume", "capacity_ml"))
 
+
+#: The engine name this module puts on its solutions.
+ENGINE = "ortools"
 
 #: Metaheuristic name (besides `routing_enums_pb2`'s) for ruin-and-recreate iterated local search.
 ITERATED_LOCAL_SEARCH = "ITERATED_LOCAL_SEARCH"
@@ -139,6 +142,7 @@ def solve(
         status="optimal" if optimal else "feasible",
         solve_time_s=time.monotonic() - started,
         stats=stats,
+        engine=ENGINE,
     )
 
 
@@ -424,32 +428,12 @@ def _iterated_search_safe(problem: Problem) -> bool:
 
 
 def _slack_time_departures(problem: Problem) -> list[int] | None:
-    """Each vehicle's departure (s) when no time constraint can ever bind, else None.
-
-    That holds when no vehicle has an hourly cost, span limit, lunch or trip chain, and even
-    a route through every customer (all services plus one longest leg per stop), leaving at
-    the earliest departure, meets every window and shift end. The routing model then needs
-    no time dimension, which makes each local-search move much cheaper (pure CVRP).
-    """
-    windows = problem.time_windows
-    customers = problem.customers()
-    longest = max(int(matrix.max()) for matrix in problem.durations)
-    worst = int(problem.service.sum()) + (len(customers) + 1) * longest
-    opens = int(windows[customers, 0].max()) if customers else 0
-    closes = int(windows[customers, 1].min()) if customers else worst
-    departures = []
-    for vehicle in problem.vehicles:
-        if vehicle.cost_per_hour or vehicle.max_duration is not None:
-            return None
-        if vehicle.lunch is not None or vehicle.group is not None:
-            return None
-        depart = max(vehicle.shift_start, int(windows[vehicle.start, 0]))
-        end = min(vehicle.shift_end, int(windows[vehicle.end, 1]))
-        latest_start = min(vehicle.shift_end, int(windows[vehicle.start, 1]))
-        if depart > latest_start or opens > depart or depart + worst > min(closes, end):
-            return None
-        departures.append(depart)
-    return departures
+    """Each vehicle's departure (s) when no time constraint can ever bind (see
+    `slack_departures`) and no vehicle has an hourly cost, else None. The routing model then
+    needs no time dimension, which makes each local-search move much cheaper (pure CVRP)."""
+    if any(vehicle.cost_per_hour for vehicle in problem.vehicles):
+        return None
+    return slack_departures(problem)
 
 
 def _has_unservable_mandatory(problem: Problem) -> bool:
@@ -533,4 +517,5 @@ def _failed(problem: Problem, started: float, stats: dict[str, float]) -> Soluti
         status="failed",
         solve_time_s=time.monotonic() - started,
         stats=stats,
+        engine=ENGINE,
     )

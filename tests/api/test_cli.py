@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -234,6 +235,31 @@ def test_solve_vrplib_writes_a_valid_solution(tmp_path: Path) -> None:
     broken = tmp_path / "broken.vrp"
     broken.write_text("NAME : x\nDIMENSION : 3\n", encoding="utf-8")
     assert run("solve", str(broken), "--format", "vrplib", "--time-limit", "1").returncode == 2
+
+
+def test_solve_names_the_winning_engine_and_each_engines_cost(tmp_path: Path) -> None:
+    inst = tmp_path / "ring.vrp"
+    coords = [(0, 0)] + [
+        (round(50 * math.cos(k / 3)), round(50 * math.sin(k / 3))) for k in range(45)
+    ]
+    inst.write_text(
+        "NAME : ring\nTYPE : CVRP\nDIMENSION : 46\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 40\n"
+        "NODE_COORD_SECTION\n"
+        + "".join(f"{i + 1} {x} {y}\n" for i, (x, y) in enumerate(coords))
+        + "DEMAND_SECTION\n1 0\n"
+        + "".join(f"{i} 5\n" for i in range(2, 47))
+        + "DEPOT_SECTION\n1\n-1\nEOF\n",
+        encoding="utf-8",
+    )
+    r = run("solve", str(inst), "--time-limit", "2", "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    engines = {run["engine"]: run["cost"] for run in summary["engines"]}
+    assert set(engines) == {"ortools", "pyvrp"}
+    assert summary["cost"] == min(engines.values()) == engines[summary["engine"]]
+    r = run("solve", str(inst), "--time-limit", "1", "--engine", "ortools", "--workers", "1")
+    assert r.returncode == 0 and json.loads(r.stdout)["engine"] == "ortools"
+    assert run("solve", str(inst), "--engine", "gurobi").returncode == 2
 
 
 def test_solve_vroom_json_in_and_out(tmp_path: Path) -> None:

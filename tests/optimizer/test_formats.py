@@ -104,7 +104,18 @@ def test_solve_small_solomon_and_report_double_precision_cost(tmp_path: Path) ->
     solution = solve(inst.problem, SolveParams(time_limit_s=2, solution_limit=50))
     assert validate(inst.problem, solution) == []
     payload = solution_json(inst, solution)
-    assert set(payload) == {"instance", "format", "cost", "routes", "vehicles", "time_s", "valid"}
+    assert set(payload) == {
+        "instance",
+        "format",
+        "cost",
+        "routes",
+        "vehicles",
+        "time_s",
+        "valid",
+        "engine",
+        "engines",
+    }
+    assert payload["engine"] == "ortools"
     assert payload["format"] == "solomon" and payload["valid"] is True
     assert sorted(n for r in payload["routes"] for n in r) == [1, 2, 3, 4, 5]
     xy = _coords(SOLOMON)
