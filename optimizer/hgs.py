@@ -56,6 +56,11 @@ if TYPE_CHECKING:
 #: The engine name this module puts on its solutions.
 ENGINE = "pyvrp"
 
+
+def load() -> None:
+    """Import PyVRP now (a helper process warms up before its first deadline counts)."""
+    import pyvrp  # noqa: F401
+
 #: PyVRP's "no limit" for times, durations and distances.
 _UNLIMITED = int(np.iinfo(np.int64).max)
 #: PyVRP warns above this matrix entry (possible overflow in its penalties).

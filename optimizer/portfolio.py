@@ -141,8 +141,9 @@ class EnginePool:
 
 def _load_engines() -> None:
     """Helper start-up: import both engines before the first deadline counts."""
-    import ortools.constraint_solver.pywrapcp  # noqa: F401
-    import pyvrp  # noqa: F401
+    from optimizer import hgs, solver  # noqa: F401  (solver imports OR-Tools)
+
+    hgs.load()
 
 
 def solve(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 
-from optimizer.costs import route_cost, route_distance
 from optimizer.problem import MANDATORY, Problem, Route, Solution
 
 __all__ = ["check_problem", "route_cost", "validate"]
@@ -121,6 +120,27 @@ def _end_close(problem: Problem, v: int) -> int:
     """Latest arrival (s) of vehicle v at its end depot."""
     vehicle = problem.vehicles[v]
     return min(vehicle.shift_end, int(problem.time_windows[vehicle.end, 1]))
+
+
+def route_distance(problem: Problem, route: Route) -> int:
+    """Metres from the vehicle's start through the route's nodes to its end."""
+    vehicle = problem.vehicles[route.vehicle]
+    legs = zip([vehicle.start, *route.nodes], [*route.nodes, vehicle.end], strict=True)
+    return sum(int(problem.distances[vehicle.profile][a, b]) for a, b in legs)
+
+
+def route_cost(problem: Problem, route: Route) -> int:
+    """Fen a route costs, recomputed here (not the engines' own code): its vehicle's fixed cost,
+    fen per km of distance and fen per hour of its span from departure to return, the
+    variable part rounded half up to a whole fen; an empty route costs nothing."""
+    if not route.nodes:
+        return 0
+    vehicle = problem.vehicles[route.vehicle]
+    span = route.times[-1] - route.times[0]
+    # 1/3,600,000 fen: fen/km x m x 3600 + fen/h x s x 1000
+    units = vehicle.cost_per_km * route_distance(problem, route) * 3600
+    units += vehicle.cost_per_hour * span * 1000
+    return vehicle.fixed_cost + (units * 2 + 3_600_000) // 7_200_000
 
 
 def validate(problem: Problem, solution: Solution) -> list[str]:
