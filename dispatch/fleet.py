@@ -67,14 +67,17 @@ class FleetVehicle:
 class Settings:
     """Operating rules (seconds unless stated).
 
-    Every trip starts with `load_s` of loading at the vehicle's depot and ends with `unload_s`
-    of unloading there, so a vehicle's turnaround between trips is at least their sum. A
+    A stop takes `service_stop_s` plus `service_parcel_s` per parcel handed over or collected;
+    at a station, a hub vehicle hands over and takes sorted cages, `transfer_parcel_s` per
+    parcel. Every trip starts with `load_s` of loading at the vehicle's depot and ends with
+    `unload_s` of unloading there, so a vehicle's turnaround between trips is at least their sum. A
     driver's shift runs from the first loading to the last unloading, at most `max_shift_s`.
     """
 
     sort_time_s: int = 1800
     service_stop_s: int = 300
     service_parcel_s: int = 6
+    transfer_parcel_s: int = 1
     load_s: int = 900
     unload_s: int = 600
     max_shift_s: int = 10 * 3600
@@ -131,6 +134,7 @@ _SETTINGS_UNITS: dict[str, tuple[str, int]] = {
     "sort_time_min": ("sort_time_s", 60),
     "service_stop_s": ("service_stop_s", 1),
     "service_parcel_s": ("service_parcel_s", 1),
+    "transfer_parcel_s": ("transfer_parcel_s", 1),
     "load_min": ("load_s", 60),
     "unload_min": ("unload_s", 60),
     "max_shift_h": ("max_shift_s", 3600),

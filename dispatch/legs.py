@@ -25,9 +25,12 @@ import numpy as np
 from dispatch.driver_day import Drivers, TripSlot, TripTimes
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import Fleet, FleetVehicle, Settings, VehicleType
-from dispatch.jobs import Job
+from dispatch.jobs import Job, Role
 from dispatch.workspace import Workspace, profile_of
 from geodata.matrix import TravelProfile
+from optimizer import portfolio
+from optimizer.hgs import unsupported
+from optimizer.portfolio import EnginePool
 from optimizer.problem import MANDATORY, Break, Problem, Vehicle
 from optimizer.solver import SolveParams, solve
 from optimizer.validate import validate
@@ -87,17 +90,36 @@ class Trip:
 
 @dataclass
 class LegResult:
-    """Trips of a leg, jobs left unserved and the optimizer's cost (fen)."""
+    """Trips of a leg, jobs left unserved, the optimizer's cost (fen), and which engine won
+    each solve ("ortools only: REASON" where PyVRP could not take part)."""
 
     trips: list[Trip] = field(default_factory=list)
     unserved: list[Job] = field(default_factory=list)
     cost_fen: int = 0
+    engines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Engines:
+    """How legs are solved: `engine` portfolio|ortools|pyvrp on `pool` (None: this process)."""
+
+    engine: str = "portfolio"
+    pool: EnginePool | None = None
+
+
+#: The portfolio in this process.
+IN_PROCESS = Engines()
+
+
+#: Roles of a hub vehicle's visit at a station, where parcels change hands in sorted cages.
+TRANSFERS = frozenset({Role.FEED, Role.STATION, Role.COLLECT})
 
 
 def service_time(job: Job, fleet: Fleet) -> int:
-    """Seconds spent at a job's stop: per stop plus per parcel."""
+    """Seconds spent at a job's stop: per stop plus per parcel (in cages at a station)."""
     s = fleet.settings
-    return s.service_stop_s + s.service_parcel_s * len(job.parcels)
+    per = s.transfer_parcel_s if job.role in TRANSFERS else s.service_parcel_s
+    return s.service_stop_s + per * len(job.parcels)
 
 
 def job_penalty(job: Job, fleet: Fleet) -> int:
@@ -118,12 +140,14 @@ def solve_leg(
     solution_limit: int | None = None,
     hints: Mapping[str, Sequence[str]] | None = None,
     exact: bool = False,
+    engines: Engines = IN_PROCESS,
 ) -> LegResult:
     """Solve one leg and return its trips; the solution is validated before it is used.
 
     `hints` (vehicle id -> point ids in the order an earlier plan visited them) warm-start the
     search; the solver starts afresh when they do not make a feasible start. `exact` models
-    owed lunches as the solver's breaks (slow; the fallback when placing them fails).
+    owed lunches as the solver's breaks (slow; the fallback when placing them fails, which
+    PyVRP cannot model: OR-Tools alone then).
     """
     if not jobs or not slots:
         return LegResult(unserved=list(jobs))
@@ -192,10 +216,18 @@ def solve_leg(
     params = SolveParams(
         time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial
     )
-    solution = solve(problem, params)
+    engine = engines.engine
+    missing = unsupported(problem) if engine != "ortools" else []
+    if missing:
+        engine = "ortools"
+    solution = portfolio.solve(problem, params, engine=engine, pool=engines.pool)
+    won = solution.engine or engine
+    if missing:
+        won = f"ortools only: {'; '.join(missing)}"
     if solution.status == "failed":
         # The budget ran out before a first solution: take the first one, however long.
         solution = solve(problem, replace(params, time_limit_s=FIRST_SOLUTION_S, solution_limit=1))
+        won = "ortools (first solution after the time limit)"
     faults = validate(problem, solution)
     if faults:
         raise RuntimeError("optimizer returned an invalid solution: " + "; ".join(faults[:5]))
@@ -221,6 +253,7 @@ def solve_leg(
                 solution_limit=solution_limit,
                 hints=hints,
                 exact=True,
+                engines=engines,
             )
         times, lunch = placed
         visits = tuple(
@@ -240,7 +273,7 @@ def solve_leg(
         )
         trips.append(Trip(slot=slot, echelon=echelon, times=trip_times, visits=visits))
     unserved = [jobs[i - first_job] for i in solution.unserved]
-    return LegResult(trips=trips, unserved=unserved, cost_fen=solution.cost)
+    return LegResult(trips=trips, unserved=unserved, cost_fen=solution.cost, engines=[won])
 
 
 def _vehicle(
@@ -343,6 +376,7 @@ def serve_in_waves(
     earliest_s: int = 0,
     solution_limit: int | None = None,
     hints: Mapping[str, Sequence[str]] | None = None,
+    engines: Engines = IN_PROCESS,
 ) -> LegResult:
     """Serve jobs in waves of trips: every vehicle's next trip, then again for what is left.
 
@@ -365,6 +399,7 @@ def serve_in_waves(
             time_limit_s=limit,
             solution_limit=solution_limit,
             hints=hints,
+            engines=engines,
         )
         if not leg.trips:
             break
@@ -374,6 +409,7 @@ def serve_in_waves(
             trips=result.trips + leg.trips,
             unserved=leg.unserved,
             cost_fen=result.cost_fen + leg.cost_fen,
+            engines=result.engines + leg.engines,
         )
         limit = time_limit_s * 0.2
     return result

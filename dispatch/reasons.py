@@ -139,7 +139,7 @@ def _earliest_feed(
     ]
     if not times:
         return None
-    return min(times) + s.service_stop_s + s.service_parcel_s + s.sort_time_s
+    return min(times) + s.service_stop_s + s.transfer_parcel_s + s.sort_time_s
 
 
 def explain(

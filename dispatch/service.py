@@ -15,6 +15,7 @@ from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.fleet import Fleet, fleet_text_for_county, fleet_to_toml
 from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
+from dispatch.legs import Engines
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
@@ -26,6 +27,7 @@ from dispatch.sheets import write_sheets as _write_sheets
 from dispatch.two_echelon import DayResult, Resume, Waiting, plan_trips
 from dispatch.validate import PlanInputs, check_plan, validate_plan
 from dispatch.workspace import Workspace
+from optimizer.portfolio import EnginePool
 
 __all__ = [
     "SHEET_FORMATS",
@@ -158,6 +160,8 @@ def plan_day(
     progress: Progress | None = None,
     warm_start: Mapping[str, Any] | None = None,
     carry_over: Mapping[str, Any] | None = None,
+    engine: str = "portfolio",
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
 
@@ -168,6 +172,8 @@ def plan_day(
     with both plans' figures and the reason in `kpis.auto`.
     `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes;
     `carry_over` (the previous day's plan) adds its held produce and deferred parcels.
+    Legs are solved by `engine` (portfolio, ortools or pyvrp) on `workers` processes started
+    once for the day; `auto` uses one per plan, its two plans already filling two.
     """
     base = fleet or ws.fleet
     started = time.perf_counter()
@@ -195,7 +201,7 @@ def plan_day(
         {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
         for p in carried
     ]
-    request = _DayRequest(ws.origin, everything, date, base, resume)
+    request = _DayRequest(ws.origin, everything, date, base, resume, engine)
 
     def build(day: DayResult, followed: str) -> dict[str, Any]:
         return build_plan(
@@ -212,16 +218,18 @@ def plan_day(
     if mode == "auto":
         plan = _auto(ws, request, time_limit_s, progress, build)
     else:
-        day = plan_trips(
-            ws,
-            base,
-            everything,
-            date=date,
-            mode=mode,
-            time_limit_s=time_limit_s,
-            progress=progress,
-            resume=resume,
-        )
+        with EnginePool(workers) as pool:
+            day = plan_trips(
+                ws,
+                base,
+                everything,
+                date=date,
+                mode=mode,
+                time_limit_s=time_limit_s,
+                progress=progress,
+                resume=resume,
+                engines=Engines(engine, pool if workers > 1 else None),
+            )
         plan = build(day, mode)
     plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
     check_plan(plan, plan_inputs(ws, base, everything, at_station))
@@ -242,6 +250,7 @@ class _DayRequest:
     date: dt.date
     fleet: Fleet
     resume: Resume
+    engine: str
 
 
 def _auto(
@@ -269,6 +278,7 @@ def _auto(
         time_limit_s=time_limit_s * share,
         progress=progress,
         resume=request.resume,
+        engines=Engines(request.engine),
     )
     try:
         direct_day = future.result() if future is not None else _direct_day(request, deadline, ws)
@@ -336,6 +346,7 @@ def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = No
         mode="direct",
         time_limit_s=max(1.0, deadline - time.time()),
         resume=request.resume,
+        engines=Engines(request.engine),
     )
 
 
@@ -366,6 +377,7 @@ def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
         why[code] = why.get(code, 0) + 1
     return {
         "direct_why": dict(sorted(why.items())),
+        "engines": day.engines,
         "solve_time_s": round(time.perf_counter() - started, 2),
         "network": ws.network_source,
         "county": ws.county.name,

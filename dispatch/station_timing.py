@@ -9,7 +9,6 @@ vehicle that could carry it has called waits there for the next day (held).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 
 from dispatch.jobs import Role
@@ -18,13 +17,17 @@ from dispatch.legs import Trip
 
 def stop_ends(trip: Trip) -> list[tuple[str, int, list[int]]]:
     """The trip's stops as (point id, departure s, indices of its visits): consecutive
-    visits at one point make one stop, left when the last of them is done."""
+    visits at one point make one stop, left when the last of them is done, unless the
+    driver's lunch falls between them (then the stop is two, before and after lunch)."""
+    lunch = trip.times.lunch_s
     out: list[tuple[str, int, list[int]]] = []
-    for point, group in itertools.groupby(
-        enumerate(trip.visits), key=lambda kv: kv[1].job.point_id
-    ):
-        members = list(group)
-        out.append((point, members[-1][1].end_s, [k for k, _ in members]))
+    for k, visit in enumerate(trip.visits):
+        last = out[-1] if out else None
+        after_lunch = lunch is not None and last is not None and last[1] <= lunch < visit.start_s
+        if last is not None and last[0] == visit.job.point_id and not after_lunch:
+            out[-1] = (last[0], visit.end_s, [*last[2], k])
+        else:
+            out.append((visit.job.point_id, visit.end_s, [k]))
     return out
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import Fleet, FleetVehicle
 from dispatch.jobs import Job, Role, make_jobs
-from dispatch.legs import LegResult, Trip, serve_in_waves
+from dispatch.legs import IN_PROCESS, Engines, LegResult, Trip, serve_in_waves
 from dispatch.modes import route_parcels
 from dispatch.parcel import Parcel
 from dispatch.reasons import Unassigned, explain, unassigned, why_unserved
@@ -57,13 +57,14 @@ class Held:
 @dataclass
 class DayResult:
     """All trips of the day, the parcels not carried, the produce held at stations, each
-    driver's lunch start (s) and why village parcels went direct."""
+    driver's lunch start (s), why village parcels went direct and which engines won."""
 
     trips: list[Trip]
     unassigned: list[Unassigned]
     held: list[Held] = field(default_factory=list)
     lunches: dict[str, int] = field(default_factory=dict)
     why_direct: dict[str, str] = field(default_factory=dict)
+    engines: dict[str, int] = field(default_factory=dict)  # solves won per engine
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,14 @@ def plan_trips(
     time_limit_s: float = 30.0,
     progress: Progress | None = None,
     resume: Resume | None = None,
+    engines: Engines = IN_PROCESS,
 ) -> DayResult:
     """Plan the day's trips for `parcels` (every parcel ends up carried, held or unassigned).
 
     With `resume`, kept routes stay, vehicles start after them and no earlier than its start,
-    and parcels already at a station go on from there.
+    and parcels already at a station go on from there. `engines` says how legs are solved.
     """
-    day = _Day(ws, fleet, date, resume or Resume(start_s=0), _Budget(time_limit_s))
+    day = _Day(ws, fleet, date, resume or Resume(start_s=0), _Budget(time_limit_s), engines)
     return day.plan(parcels, mode, progress or (lambda _f, _c: None))
 
 
@@ -134,8 +136,16 @@ class _Day:
     """One day's planning state: the fleet split by base, the drivers' days, the legs."""
 
     def __init__(
-        self, ws: Workspace, fleet: Fleet, date: dt.date, resume: Resume, budget: _Budget
+        self,
+        ws: Workspace,
+        fleet: Fleet,
+        date: dt.date,
+        resume: Resume,
+        budget: _Budget,
+        engines: Engines,
     ) -> None:
+        self.engines = engines
+        self.wins: Counter[str] = Counter()
         self.ws = ws
         self.fleet = fleet
         self.date = date
@@ -246,6 +256,7 @@ class _Day:
             held=held,
             lunches=self.drivers.settle(),
             why_direct=routing.why_direct,
+            engines=dict(sorted(self.wins.items())),
         )
 
     def _station_options(self, point_id: str) -> list[FleetVehicle]:
@@ -305,7 +316,7 @@ class _Day:
         share: float = 1.0,
         earliest_s: int = 0,
     ) -> LegResult:
-        return serve_in_waves(
+        result = serve_in_waves(
             self.ws,
             self.rules,
             self.drivers,
@@ -316,7 +327,10 @@ class _Day:
             earliest_s=earliest_s,
             solution_limit=_small_leg_limit(len(jobs)),
             hints=self.resume.hints,
+            engines=self.engines,
         )
+        self.wins.update(result.engines)
+        return result
 
     def _collect_jobs(self, leg: LegResult, station: str) -> list[Job]:
         """Jobs for the hub to fetch the produce each village run brought to the station."""

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ ENGINE = "pyvrp"
 def load() -> None:
     """Import PyVRP now (a helper process warms up before its first deadline counts)."""
     import pyvrp  # noqa: F401
+
 
 #: PyVRP's "no limit" for times, durations and distances.
 _UNLIMITED = int(np.iinfo(np.int64).max)
@@ -166,14 +168,17 @@ def search(
 
     model = _Translation(problem)
     initial = model.initial_solution(initial_routes) if initial_routes is not None else None
-    result = pyvrp.solve(
-        model.data,
-        stop=_Stop(started + time_limit_s, max_iterations),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=initial,
-    )
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties peak; with optional stops that is an answer, not news
+        warnings.simplefilter("ignore", pyvrp.exceptions.PenaltyBoundWarning)
+        result = pyvrp.solve(
+            model.data,
+            stop=_Stop(started + time_limit_s, max_iterations),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=initial,
+        )
     best = result.best
     routes = model.routes(best)
     nodes: list[list[int]] = [[] for _ in problem.vehicles]

@@ -32,7 +32,11 @@ Problems with fewer than SMALL_PROBLEM customers are solved in this process by o
 even when a pool is at hand, and so is every problem when the pool has one worker, which
 never starts a process (Dask workers are daemonic and cannot start children). That one engine
 is PyVRP where it expresses the whole problem, else the relaxed pipeline (engine
-"portfolio"); otherwise the engine asked for. When that PyVRP run fails (no valid solution,
+"portfolio"); otherwise the engine asked for. With one worker, problems of SMALL_PROBLEM
+customers or more take the relaxed pipeline even when PyVRP expresses them: on the day
+planner's legs it matched or beat both engines alone at the same time (on the trunk legs
+with station deadlines PyVRP alone may find no feasible routes at all, OR-Tools from its
+start did better than OR-Tools alone). When that PyVRP run fails (no valid solution,
 an error), OR-Tools gets the time that is left. OR-Tools always runs with mandatory nodes
 droppable at a prohibitive penalty (`droppable`), so that it has a first solution and a warm
 start may leave stops out; a result that still drops one is invalid and cannot win.
@@ -198,7 +202,10 @@ def plan(problem: Problem, params: SolveParams, engine: str, workers: int) -> li
     """The tasks of `workers` workers, the first one for this process (see the module doc)."""
     pyvrp_kind = "pyvrp" if not hgs.unsupported(problem) else RELAXED
     if engine == "portfolio" and workers == 1:
-        return [Task(pyvrp_kind, params)]
+        # one process: the relaxed pipeline (PyVRP, then OR-Tools warm-started from its
+        # routes) is never worse than either engine alone on larger problems
+        big = len(problem.customers()) >= SMALL_PROBLEM
+        return [Task(RELAXED if big else pyvrp_kind, params)]
     ortools = [Task("ortools", p) for p in portfolio_params(params, workers, problem)]
     pyvrp = [Task(pyvrp_kind, params, seed=k) for k in range(workers)]
     if engine == "ortools":

@@ -140,7 +140,7 @@ def _option(ctx: Context, v: FleetVehicle, p: Parcel) -> _Option | None:
             for f in feeders
         )
         + s.service_stop_s
-        + s.service_parcel_s
+        + s.transfer_parcel_s
         + s.sort_time_s
     )
     return _Option(v, max(_start(ctx, v), fed) + there, tuple(feeders))

@@ -124,8 +124,10 @@ def _times(ctx: Context, route: Mapping[str, Any], vt: VehicleType) -> None:
         elif i == last and not broken:
             need, what = s.unload_s, "unloading"
         elif handled:
-            need = s.service_stop_s + s.service_parcel_s * handled
-            what = f"{s.service_stop_s} s + {s.service_parcel_s} s x {handled} parcels"
+            transfer = route["echelon"] == 1 and point.kind == "station"
+            per = s.transfer_parcel_s if transfer else s.service_parcel_s
+            need = s.service_stop_s + per * handled
+            what = f"{s.service_stop_s} s + {per} s x {handled} parcels"
         else:
             need, what = 0, "nothing"
         if departure - arrival < need:
