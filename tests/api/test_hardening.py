@@ -318,7 +318,7 @@ def test_job_memory_cap_and_hard_stop(
     # holds more than a 30-parcel `via_station` job's single worker, and takes longer than 3 s;
     # the small job is given a longer time limit, so a longer hard stop.
     for limits, reason in (
-        (Limits(job_memory_mb=450), "memory"),
+        (Limits(job_memory_mb=300), "memory"),
         (Limits(job_overhead_s=3, job_time_factor=1), "hard stop"),
     ):
         url = f"sqlite:///{tmp_path / reason.replace(' ', '_')}.sqlite3"
