@@ -136,6 +136,7 @@ class DayOptions:
     off: tuple[str, ...]
     carry_over: Path | None
     driver_files: bool
+    engine: str = "portfolio"
 
     @property
     def day(self) -> dt.date:
@@ -156,6 +157,7 @@ def _day_options(
     off: str | None,
     carry_over: Path | None,
     driver_files: bool,
+    engine: str,
 ) -> DayOptions:
     try:
         day = dt.date.fromisoformat(date) if date else None
@@ -165,8 +167,10 @@ def _day_options(
         raise InvalidInput(f"--mode: must be one of {', '.join(MODES)}, not {mode!r}")
     if carry_over is not None and not carry_over.is_file():
         raise InvalidInput(f"--carry-over: {carry_over}: file not found")
+    if engine not in ENGINES:
+        raise InvalidInput(f"--engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
     ids = tuple(v.strip() for v in (off or "").split(",") if v.strip())
-    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files)
+    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine)
 
 
 def _read_plan(path: Path, option: str) -> dict[str, Any]:
@@ -224,6 +228,8 @@ def _plan_and_write(
             mode=options.mode,
             progress=progress,
             carry_over=previous,
+            engine=options.engine,
+            workers=1 if options.mode == "auto" else (os.cpu_count() or 1),
         )
     if invalid:
         plan["invalid_rows"] = [
@@ -288,6 +294,10 @@ TimeLimit = Annotated[
     ),
 ]
 Mode = Annotated[str, typer.Option(help="auto | via_station | direct")]
+DayEngine = Annotated[
+    str,
+    typer.Option(help="Engine of every leg: portfolio | ortools | pyvrp (see README: Engines)."),
+]
 FleetFile = Annotated[Path | None, typer.Option(help="Fleet TOML file.")]
 Off = Annotated[
     str | None, typer.Option(help="Vehicles off today, comma-separated ids (e.g. HUB-V03).")
@@ -319,10 +329,11 @@ def demo(
     carry_over: CarryOver = None,
     driver_files: DriverFiles = False,
     county: County = None,
+    engine: DayEngine = "portfolio",
     network: Network = None,
 ) -> None:
     """Generate a realistic day for the county, write its manifests, plan it."""
-    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
+    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files, engine)
     ws = _workspace(network, county)
     options = options.dated(ws)
     generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=options.day)
@@ -346,12 +357,13 @@ def plan(
     carry_over: CarryOver = None,
     driver_files: DriverFiles = False,
     county: County = None,
+    engine: DayEngine = "portfolio",
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
-    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files)
+    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files, engine)
     ws = _workspace(network, county)
     options = options.dated(ws)
     parcels, invalid = service.read_manifest_files(ws, manifests, skip_invalid=skip_invalid)

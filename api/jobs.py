@@ -351,6 +351,7 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             mode=str(request.get("mode", "auto")),
             progress=progress,
             carry_over=json.loads(carry_over) if carry_over else None,
+            engine=str(request.get("engine", "portfolio")),
         )
     plan["plan_id"] = plan_id
     return plan

@@ -164,6 +164,9 @@ class PlanRequest(_Strict):
     manifest_ids: list[Id] = Field(min_length=1, max_length=MAX_MANIFEST_IDS)
     time_limit_s: TimeLimit = 30.0
     mode: Mode = "auto"
+    engine: Literal["portfolio", "ortools", "pyvrp"] = Field(
+        default="portfolio", description="the engine of every leg (README: Engines)"
+    )
     vehicles_off: list[Id] = Field(
         default_factory=list,
         max_length=MAX_VEHICLES_OFF,

@@ -103,6 +103,7 @@ async def start_plan(
             "manifest_ids": ids,
             "time_limit_s": body.time_limit_s,
             "mode": body.mode,
+            "engine": body.engine,
             "vehicles_off": list(dict.fromkeys(body.vehicles_off)),
         }
         if body.carry_over_plan_id is not None:

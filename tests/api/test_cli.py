@@ -428,3 +428,45 @@ def test_sheets_after_skip_invalid(tmp_path: Path) -> None:
     path.write_text(HEADER + GOOD + BROKEN["bad cold"][0], encoding="utf-8")
     r = run("sheets", str(out / "plan.json"), str(path), "--out", str(tmp_path / "o2"))
     assert r.returncode == 2 and "cold" in said(r)
+
+
+def test_validate_checks_a_plan_edited_by_hand(demo: Path, tmp_path: Path) -> None:
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    r = run("validate", str(demo / "plan.json"), *manifests)
+    assert r.returncode == 0, r.stdout + r.stderr
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    route = plan["routes"][0]
+    route["stops"][1]["arrival_s"] = route["stops"][0]["departure_s"]  # no time to drive there
+    route["cost_fen"] -= 100
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+    r = run("validate", str(edited), *manifests)
+    assert r.returncode == 3, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(
+        line.startswith(f"route {route['route_id']} stop 1") and "[travel_time]" in line
+        for line in lines
+    )
+    assert any(line.startswith(f"route {route['route_id']} [cost]") for line in lines)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    r = run("validate", str(bad), *manifests)
+    assert r.returncode == 2 and "bad.json" in r.stderr
+
+
+def test_vehicles_off_and_engine_options(demo: Path, tmp_path: Path) -> None:
+    manifests = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    out = tmp_path / "off"
+    args = ("plan", *manifests, "--out", str(out), "--date", DAY, "--time-limit", "8")
+    r = run(*args, "--off", "HUB-V01,NOPE")
+    assert r.returncode == 2 and "NOPE" in r.stderr
+    r = run(*args, "--engine", "fastest")
+    assert r.returncode == 2 and "--engine" in r.stderr
+    r = run(*args, "--off", "HUB-V01", "--engine", "ortools", "--mode", "via_station")
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert "HUB-V01" not in {x["vehicle_id"] for x in plan["routes"]}
+    assert set(plan["kpis"]["engines"]) <= {
+        "ortools",
+        "ortools (first solution after the time limit)",
+    }
