@@ -37,6 +37,10 @@ from optimizer.validate import validate
 
 #: Time allowed (s) to find a first solution when the leg's own budget found none.
 FIRST_SOLUTION_S = 20.0
+#: A wave's solve gets at least FLOOR_S + FLOOR_PER_JOB_S per job (s), whatever the budget
+#: says: below that the engines return before they have placed the jobs they could.
+FLOOR_S = 0.1
+FLOOR_PER_JOB_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -224,8 +228,9 @@ def solve_leg(
     won = solution.engine or engine
     if missing:
         won = f"ortools only: {'; '.join(missing)}"
-    if solution.status == "failed":
-        # The budget ran out before a first solution: take the first one, however long.
+    if solution.status == "failed" or not solution.routes:
+        # The budget ran out before a first solution (or before any route: every job is
+        # optional): take OR-Tools' first one, however long; an empty leg stays empty.
         solution = solve(problem, replace(params, time_limit_s=FIRST_SOLUTION_S, solution_limit=1))
         won = "ortools (first solution after the time limit)"
     faults = validate(problem, solution)
@@ -387,6 +392,7 @@ def serve_in_waves(
     result = LegResult(unserved=list(jobs))
     limit = time_limit_s * 0.6
     while result.unserved:
+        limit = max(limit, FLOOR_S + FLOOR_PER_JOB_S * len(result.unserved))
         slots = drivers.slots(vehicles, earliest_s)
         if not slots:
             break
