@@ -19,7 +19,7 @@ import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dispatch.driver_day import Drivers
@@ -128,8 +128,8 @@ def plan_trips(
     With `resume`, kept routes stay, vehicles start after them and no earlier than its start,
     and parcels already at a station go on from there. `engines` says how legs are solved.
     """
-    day = _Day(ws, fleet, date, resume or Resume(start_s=0), _Budget(time_limit_s), engines)
-    return day.plan(parcels, mode, progress or (lambda _f, _c: None))
+    day = _Day(ws, fleet, date, mode, resume or Resume(start_s=0), _Budget(time_limit_s), engines)
+    return day.plan(parcels, progress or (lambda _f, _c: None))
 
 
 class _Day:
@@ -140,10 +140,13 @@ class _Day:
         ws: Workspace,
         fleet: Fleet,
         date: dt.date,
+        mode: str,
         resume: Resume,
         budget: _Budget,
         engines: Engines,
     ) -> None:
+        self.mode = mode
+        self.direct = mode == "direct"
         self.engines = engines
         self.wins: Counter[str] = Counter()
         self.ws = ws
@@ -163,16 +166,15 @@ class _Day:
             if v.depot != hub:
                 self.by_station[v.depot].append(v)
 
-    def plan(self, parcels: Sequence[Parcel], mode: str, report: Progress) -> DayResult:
+    def plan(self, parcels: Sequence[Parcel], report: Progress) -> DayResult:
         """The three legs (see the module docstring)."""
-        self.direct = mode == "direct"
         s = self.fleet.settings
         waiting = [p for p in parcels if p.tracking_no in self.resume.at_station]
         fresh = [p for p in parcels if p.tracking_no not in self.resume.at_station]
         left_out = self._screen(fresh)
         gone = {u.parcel_id for u in left_out}
         routing = route_parcels(
-            self.rules, [p for p in fresh if p.tracking_no not in gone], self.by_station, mode
+            self.rules, [p for p in fresh if p.tracking_no not in gone], self.by_station, self.mode
         )
 
         # 1. Morning: feed the stations, serve station parcels and direct villages.
@@ -372,8 +374,6 @@ class _Day:
 
 def _due(job: Job, due_s: int) -> Job:
     """The job due at its point by `due_s` (s)."""
-    from dataclasses import replace
-
     return replace(job, due_s=min(job.due_s, due_s))
 
 
