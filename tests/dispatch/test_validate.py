@@ -459,3 +459,18 @@ def test_removing_a_load_or_drop_event_is_caught(
     events = plan["routes"][path[1]]["stops"][path[3]][path[4]]
     events.pop(data.draw(st.integers(0, len(events) - 1)))
     assert errors_of(plan)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"events": "breakdown"}, ["plan.events [shape]"]),
+        ({"events": [1]}, ["events[0] [shape]"]),
+        ({"replanned_at_s": "noon"}, ["plan.replanned_at_s [shape]"]),
+    ],
+)
+def test_optional_fields_of_a_replanned_plan_are_checked_not_trusted(
+    extra: dict[str, Any], words: list[str]
+) -> None:
+    plan = make_plan() | extra
+    assert_caught(errors_of(plan), *words)
