@@ -4,6 +4,10 @@ All compiled: the graph becomes a CSR matrix of edge times once per profile, sci
 from every point's node at once, and the length along each fastest path is summed over the
 shortest-path trees by pointer jumping (log2(depth) vectorised steps). Results are cached in memory
 and on disk (`$RURALDISPATCH_CACHE`, default `~/.cache/ruraldispatch`; empty string disables it).
+
+A network with closed edges (geodata.closures) starts from its open network's matrix and
+recomputes only the rows whose fastest paths may use a closed edge; a pair with no open road
+between them is UNREACHABLE (in seconds and metres), never an error.
 """
 
 from __future__ import annotations
@@ -32,6 +36,12 @@ _MIN_EDGE_S = 1e-6  # zero-length edges still count as edges in the CSR matrix
 #: Speed (km/h, before the profile's factor and cap) on the access from a point to the road
 #: node it is snapped to: a yard or lane the network does not hold.
 ACCESS_KPH = 20.0
+#: Travel time (s) and distance (m) between two points with no open road between them: a
+#: closure cut one of them off. Larger than any day.
+UNREACHABLE = 1_000_000_000
+#: A path is taken to use a closed edge when going over it is at most this much slower (s)
+#: than the fastest path (the open matrix is rounded to whole seconds).
+_TIGHT_S = 1.0
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -71,6 +81,7 @@ class _Routing:
     times: csr_matrix  # seconds, fastest parallel edge only
     pair_keys: npt.NDArray[np.int64]  # sorted u * n + v of the kept edges
     lengths: npt.NDArray[np.float64]  # metres, aligned with pair_keys
+    edge_times: npt.NDArray[np.float64]  # seconds, aligned with pair_keys
     edge_keys: list[Any]  # multigraph key of the kept edge, aligned with pair_keys
 
 
@@ -87,14 +98,15 @@ def clear_memory_cache() -> None:
 def travel_matrix(net: RoadNetwork, profile: TravelProfile = TravelProfile()) -> TravelMatrix:
     """Matrix over `net.points` for `profile`, from cache when the same network was seen before.
 
-    ValueError if some point cannot reach another (graph not strongly connected).
+    ValueError if some point cannot reach another on an open network (graph not strongly
+    connected); on a network with closed edges such pairs are UNREACHABLE.
     """
     key = _key(net, profile)
     if key in _memory:
         _memory.move_to_end(key)
         return _memory[key]
     n = len(net.points)
-    matrix = _read_disk(key, n)
+    matrix = _closed_matrix(net, profile) if net.base is not None else _read_disk(key, n)
     if matrix is None:
         matrix = _compute(net, profile)
         _write_disk(key, matrix)
@@ -169,9 +181,25 @@ def _edge_coords(net: RoadNetwork, routing: _Routing, u: int, v: int) -> list[tu
 
 def _compute(net: RoadNetwork, profile: TravelProfile) -> TravelMatrix:
     routing = _routing(net, profile)
+    duration, distance = _rows(net, routing, np.arange(len(net.points)))
+    unreachable = np.argwhere(~np.isfinite(duration))
+    if len(unreachable):
+        i, j = (int(k) for k in unreachable[0])
+        raise ValueError(
+            f"point {net.points[j].point_id} cannot be reached from {net.points[i].point_id}"
+            f" ({len(unreachable)} unreachable pairs): the road graph is not strongly connected"
+        )
+    return _with_access(net, profile, np.arange(len(net.points)), duration, distance)
+
+
+def _rows(
+    net: RoadNetwork, routing: _Routing, rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Seconds and metres along the fastest paths from the points `rows` to every point,
+    node to node (inf where there is no path)."""
     n_nodes = len(routing.node_ids)
     targets = np.array([routing.index[node] for node in net.point_nodes], dtype=np.int64)
-    sources, row_of = np.unique(targets, return_inverse=True)
+    sources, row_of = np.unique(targets[rows], return_inverse=True)
     chunk = max(1, _CHUNK_CELLS // max(n_nodes, 1))
     times: list[npt.NDArray[np.float64]] = []
     lengths: list[npt.NDArray[np.float64]] = []
@@ -180,24 +208,144 @@ def _compute(net: RoadNetwork, profile: TravelProfile) -> TravelMatrix:
         time, pred = dijkstra(routing.times, indices=batch, return_predecessors=True)
         times.append(time[:, targets])
         lengths.append(_tree_lengths(pred, routing)[:, targets])
-    duration = np.vstack(times)[row_of] if times else np.zeros((0, 0))
-    distance = np.vstack(lengths)[row_of] if lengths else np.zeros((0, 0))
-    unreachable = np.argwhere(~np.isfinite(duration))
-    if len(unreachable):
-        i, j = (int(k) for k in unreachable[0])
-        raise ValueError(
-            f"point {net.points[j].point_id} cannot be reached from {net.points[i].point_id}"
-            f" ({len(unreachable)} unreachable pairs): the road graph is not strongly connected"
-        )
+    width = len(net.points)
+    duration = np.vstack(times)[row_of] if times else np.zeros((0, width))
+    distance = np.vstack(lengths)[row_of] if lengths else np.zeros((0, width))
+    return duration, distance
+
+
+def _access(net: RoadNetwork, profile: TravelProfile) -> tuple[npt.NDArray[np.float64], float]:
+    """Metres from each point to its road node and back to the other's (0 on the diagonal),
+    and the access speed (m/s) of the profile."""
     snap = np.asarray(net.snap_m, dtype=np.float64)
     access = snap[:, None] + snap[None, :]
     np.fill_diagonal(access, 0.0)
     kph = ACCESS_KPH * profile.speed_factor
     if profile.max_speed_kph is not None:
         kph = min(kph, profile.max_speed_kph)
+    return access, kph / 3.6
+
+
+def _with_access(
+    net: RoadNetwork,
+    profile: TravelProfile,
+    rows: npt.NDArray[np.int64],
+    duration: npt.NDArray[np.float64],
+    distance: npt.NDArray[np.float64],
+) -> TravelMatrix:
+    """Whole seconds and metres of the rows, access included; UNREACHABLE where no path."""
+    access, speed = _access(net, profile)
+    reach = np.isfinite(duration)
+    seconds = np.where(reach, duration + access[rows] / speed, UNREACHABLE)
+    metres = np.where(reach, distance + access[rows], UNREACHABLE)
     return TravelMatrix(
-        distance_m=np.rint(distance + access).astype(np.int64),
-        duration_s=np.rint(duration + access / (kph / 3.6)).astype(np.int64),
+        distance_m=np.rint(metres).astype(np.int64),
+        duration_s=np.rint(seconds).astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class Recompute:
+    """What a closure makes the matrix recompute: whole rows (from these points, one forward
+    Dijkstra each) and whole columns (to these points, one backward Dijkstra each)."""
+
+    rows: list[int]
+    columns: list[int]
+
+
+def affected(net: RoadNetwork, profile: TravelProfile = TravelProfile()) -> Recompute:
+    """The rows and columns of the matrix that the edges `net` closes may change.
+
+    An edge u->v is on a fastest path from i to j when going i -> u -> v -> j is at most
+    _TIGHT_S slower than the fastest i -> j on the open network; no other pair can change when
+    the edge closes. Costs one Dijkstra per end of a closed edge; the pairs found are then
+    covered greedily by the rows or columns that hold most of them.
+    """
+    n = len(net.points)
+    if net.base is None or not net.closed:
+        return Recompute([], [])
+    base = travel_matrix(net.base, profile)
+    before = _routing(net.base, profile)
+    after = _routing(net, profile)
+    n_nodes = len(before.node_ids)
+    at = np.minimum(np.searchsorted(after.pair_keys, before.pair_keys), len(after.pair_keys) - 1)
+    kept = after.pair_keys[at] == before.pair_keys if len(after.pair_keys) else np.zeros(0, bool)
+    slower = kept & (after.edge_times[at] > before.edge_times + 1e-9)
+    changed = ~kept | slower
+    tails = before.pair_keys[changed] // n_nodes
+    heads = before.pair_keys[changed] % n_nodes
+    over = before.edge_times[changed]
+    if len(over) == 0:
+        return Recompute([], [])
+    if len(np.unique(tails)) + len(np.unique(heads)) >= n:
+        return Recompute(list(range(n)), [])  # as many searches as recomputing every row
+    targets = np.array([before.index[node] for node in net.point_nodes], dtype=np.int64)
+    tail_ids, tail_row = np.unique(tails, return_inverse=True)
+    head_ids, head_row = np.unique(heads, return_inverse=True)
+    to_tail = dijkstra(before.times.T.tocsr(), indices=tail_ids)[:, targets]  # point -> u
+    from_head = dijkstra(before.times, indices=head_ids)[:, targets]  # v -> point
+    access, speed = _access(net, profile)
+    fastest = base.duration_s - access / speed + _TIGHT_S  # node to node, within rounding
+    hit = np.zeros((n, n), dtype=bool)
+    for e in range(len(over)):
+        hit |= to_tail[tail_row[e]][:, None] + over[e] + from_head[head_row[e]][None, :] <= fastest
+    return _cover(hit)
+
+
+def _cover(hit: npt.NDArray[np.bool_]) -> Recompute:
+    """Rows and columns covering every True cell, taking the fullest line first."""
+    hit = hit.copy()
+    rows: list[int] = []
+    columns: list[int] = []
+    while hit.any():
+        per_row, per_column = hit.sum(axis=1), hit.sum(axis=0)
+        i, j = int(per_row.argmax()), int(per_column.argmax())
+        if per_row[i] >= per_column[j]:
+            rows.append(i)
+            hit[i, :] = False
+        else:
+            columns.append(j)
+            hit[:, j] = False
+    return Recompute(sorted(rows), sorted(columns))
+
+
+def _closed_matrix(net: RoadNetwork, profile: TravelProfile) -> TravelMatrix:
+    """The open network's matrix with the rows and columns closed edges may change
+    recomputed."""
+    assert net.base is not None
+    base = travel_matrix(net.base, profile)
+    distance = np.array(base.distance_m, dtype=np.int64)
+    duration = np.array(base.duration_s, dtype=np.int64)
+    todo = affected(net, profile)
+    routing = _routing(net, profile)
+    if todo.rows:
+        rows = np.asarray(todo.rows, dtype=np.int64)
+        seconds, metres = _rows(net, routing, rows)
+        fresh = _with_access(net, profile, rows, seconds, metres)
+        distance[rows] = fresh.distance_m
+        duration[rows] = fresh.duration_s
+    if todo.columns:
+        columns = np.asarray(todo.columns, dtype=np.int64)
+        seconds, metres = _rows(net, _reversed(routing), columns)
+        fresh = _with_access(net, profile, columns, seconds, metres)  # access is symmetric
+        distance[:, columns] = fresh.distance_m.T
+        duration[:, columns] = fresh.duration_s.T
+    return TravelMatrix(distance_m=distance, duration_s=duration)
+
+
+def _reversed(routing: _Routing) -> _Routing:
+    """The routing of the reversed graph: its shortest-path trees run towards a point."""
+    n = len(routing.node_ids)
+    flipped = (routing.pair_keys % n) * n + routing.pair_keys // n
+    order = np.argsort(flipped)
+    return _Routing(
+        node_ids=routing.node_ids,
+        index=routing.index,
+        times=routing.times.T.tocsr(),
+        pair_keys=flipped[order],
+        lengths=routing.lengths[order],
+        edge_times=routing.edge_times[order],
+        edge_keys=[routing.edge_keys[k] for k in order],
     )
 
 
@@ -232,7 +380,8 @@ def _routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
 
 
 def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
-    """CSR of edge times (s) = length / min(speed x factor, cap), fastest parallel edge kept."""
+    """CSR of edge times (s) = length / min(speed x factor, cap), fastest parallel edge kept;
+    closed edges left out."""
     graph = net.graph
     node_ids = list(graph.nodes)
     index = {node: i for i, node in enumerate(node_ids)}
@@ -242,10 +391,14 @@ def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
     length = np.empty(n_edges)
     speed = np.empty(n_edges)
     keys: list[Any] = []
+    closed = net.closed
+    open_edge = np.ones(n_edges, dtype=bool)
     for e, (a, b, k, data) in enumerate(graph.edges(keys=True, data=True)):
         u[e], v[e], length[e] = index[a], index[b], float(data["length"])
         speed[e] = _edge_speed(a, b, data)
         keys.append(k)
+        if closed and (a, b, k) in closed:
+            open_edge[e] = False
     kph = speed * profile.speed_factor
     if profile.max_speed_kph is not None:
         kph = np.minimum(kph, profile.max_speed_kph)
@@ -253,7 +406,7 @@ def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
     n = len(node_ids)
     pair = u * n + v
     order = np.lexsort((time, pair))
-    order = order[u[order] != v[order]]  # self-loops never help
+    order = order[(u[order] != v[order]) & open_edge[order]]  # self-loops never help
     first = np.ones(len(order), dtype=bool)
     first[1:] = pair[order][1:] != pair[order][:-1]
     kept = order[first]
@@ -264,6 +417,7 @@ def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
         times=times,
         pair_keys=pair[kept],
         lengths=length[kept],
+        edge_times=time[kept],
         edge_keys=[keys[e] for e in kept],
     )
 

@@ -47,13 +47,36 @@ class RoadNetwork:
     points: list[ServicePoint]
     point_nodes: list[Any]
     snap_m: list[float]
+    #: Edges (u, v, key) of `graph` closed today; travel avoids them (geodata.closures).
+    closed: frozenset[Edge] = frozenset()
+    #: The open network this one closes edges of (None for an open network).
+    base: RoadNetwork | None = field(default=None, repr=False, compare=False)
     _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def fingerprint(self) -> str:
-        """Stable SHA-256 (hex) of the graph's nodes, edges, lengths, speeds and the point set."""
+        """Stable SHA-256 (hex) of the graph's nodes, edges, lengths, speeds, the point set and
+        the closed edges."""
         if self._fingerprint is None:
-            self._fingerprint = _fingerprint(self.graph, self.points, self.point_nodes)
+            if self.base is not None:
+                closed = sorted(repr((str(u), str(v), str(k))) for u, v, k in self.closed)
+                text = f"{self.base.fingerprint()}|closed|{'|'.join(closed)}"
+                self._fingerprint = hashlib.sha256(text.encode()).hexdigest()
+            else:
+                self._fingerprint = _fingerprint(self.graph, self.points, self.point_nodes)
         return self._fingerprint
+
+    def with_closed(self, edges: frozenset[Edge]) -> RoadNetwork:
+        """This open network with `edges` closed (the graph is shared, not copied)."""
+        if self.base is not None:
+            raise ValueError("close edges of the open network, not of one already closed")
+        return RoadNetwork(
+            graph=self.graph,
+            points=self.points,
+            point_nodes=self.point_nodes,
+            snap_m=self.snap_m,
+            closed=frozenset(edges),
+            base=self,
+        )
 
 
 class FarFromRoad(ValueError):
@@ -94,7 +117,7 @@ def attach_points(
     if graph.number_of_edges() == 0:
         raise ValueError("cannot attach points to a road graph without roads")
     crs = utm_crs_of([p.lon for p in points], [p.lat for p in points])
-    edges, lines = _edge_lines(graph, crs)
+    edges, lines = edge_lines(graph, crs)
     px, py = to_utm([p.lon for p in points], [p.lat for p in points], crs)
     feet = shapely.points(px, py)
     usable = np.flatnonzero(~shapely.is_empty(lines))
@@ -143,8 +166,9 @@ def attach_points(
     return RoadNetwork(graph=graph, points=list(points), point_nodes=node_of, snap_m=snap)
 
 
-def _edge_lines(graph: nx.MultiDiGraph, crs: str) -> tuple[list[Edge], npt.NDArray[np.object_]]:
-    """Every edge and its line in UTM metres (its `geometry`, else the straight u-v segment)."""
+def edge_lines(graph: nx.MultiDiGraph, crs: str) -> tuple[list[Edge], npt.NDArray[np.object_]]:
+    """Every edge and its line in UTM metres (its `geometry`, else the straight u-v segment);
+    an edge off the projection gets an empty line."""
     edges: list[Edge] = []
     lon: list[float] = []
     lat: list[float] = []
