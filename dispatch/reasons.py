@@ -8,7 +8,8 @@ fed to the station and was sorted there. `too_large`: bigger than every one of t
 `out_of_range`: straight there and back is beyond each one's range; `closes_before_arrival`:
 each, leaving as early as it can, arrives after the point closes; `capacity_full` and
 `no_cold_vehicle`: every one that could have arrived in time is busy today;
-`deferred_capacity`: due on a later day.
+`deferred_capacity`: due on a later day; `road_closed`: no open road joins its point and the
+hub today.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REASONS: dict[str, str] = {
     "capacity_full": "Today's vehicles are full or out of time; not carried to {point}.",
     "no_vehicle_allowed": "No vehicle in the fleet may enter {point}.",
     "point_closed": "{point} is closed today ({detail}).",
+    "road_closed": "{point} is cut off by a road closure ({detail}).",
     "vehicle_breakdown": "On board broken-down vehicle {detail}; recover the load at {point}.",
 }
 

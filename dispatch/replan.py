@@ -1,10 +1,13 @@
-"""Re-planning a day after events: a van breaks down, a late batch lands, a point closes.
+"""Re-planning a day after events: a van breaks down, a late batch lands, a point closes, a
+road closes.
 
 The plan is cut at the time of the earliest event. Routes that have left by then keep going
 as planned (their stops are being served); a broken-down vehicle's route ends where it broke
 down, and the parcels still on board wait there for recovery. Everything not yet on its way
 is planned again from where it is now (the hub, or a station it was dropped at), with each
-vehicle free once its kept trips are done.
+vehicle free once its kept trips are done. A road closure applies to everything planned
+again: a route still loading at the cut is planned again around it, and the parcels of the
+points it cuts off are unassigned (`road_closed`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dispatch.closures import Closure, ClosureError, event_closures, request_field
 from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.plan import route_cost_fen
@@ -23,7 +27,7 @@ from dispatch.reasons import Unassigned, reason
 from dispatch.two_echelon import Resume, Waiting
 from dispatch.workspace import Workspace
 
-EVENT_TYPES = ("breakdown", "late_parcels", "point_closed")
+EVENT_TYPES = ("breakdown", "late_parcels", "point_closed", "road_closed")
 LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
@@ -40,6 +44,7 @@ class Cut:
     resume: Resume = field(default_factory=lambda: Resume(start_s=0))
     stranded: list[Unassigned] = field(default_factory=list)
     closed: dict[str, str] = field(default_factory=dict)  # point id -> event detail
+    closures: list[Closure] = field(default_factory=list)  # roads closed by the events
     done: set[str] = field(default_factory=set)  # parcels the kept routes carry on
 
 
@@ -95,11 +100,22 @@ def cut_plan(
                 raise EventError(f"events[{k}].point_id: not a station or village: {pid!r}")
             cut.closed[str(pid)] = str(e.get("reason") or "closed by the dispatcher")
     cut.resume.excluded = set(broken)
+    try:
+        cut.closures = event_closures(events)
+    except ClosureError as exc:
+        raise EventError(
+            "; ".join(f"{request_field(p)}: {p.message}" for p in exc.problems)
+        ) from exc
 
     for r in plan["routes"]:
         vid = r["vehicle_id"]
         left_s = r["stops"][0]["departure_s"]
-        if r["stops"][0]["arrival_s"] > at or (vid in broken and left_s > broken[vid][0]):
+        loading = bool(cut.closures) and left_s > at  # goes around the closure instead
+        if (
+            r["stops"][0]["arrival_s"] > at
+            or loading
+            or (vid in broken and left_s > broken[vid][0])
+        ):
             # not started (or broken down before it left): planned again
             hints = cut.resume.hints.setdefault(vid, [])
             hints += [s["point_id"] for s in r["stops"][1:-1]]

@@ -11,6 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dispatch.closures import (
+    Closure,
+    ClosureError,
+    closures_json,
+    cut_off_parcels,
+    cut_off_vehicles,
+    event_closures,
+    plan_closures,
+    request_field,
+)
 from dispatch.exports import routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.fleet import Fleet, fleet_text_for_county, fleet_to_toml
 from dispatch.fonts import FontError
@@ -26,11 +36,14 @@ from dispatch.sheets import parse_formats as parse_sheet_formats
 from dispatch.sheets import write_sheets as _write_sheets
 from dispatch.two_echelon import DayResult, Resume, Waiting, plan_trips
 from dispatch.validate import PlanInputs, check_plan, validate_plan
+from dispatch.validate.context import Roads
 from dispatch.workspace import Workspace
 from optimizer.portfolio import EnginePool
 
 __all__ = [
     "SHEET_FORMATS",
+    "Closure",
+    "ClosureError",
     "EventError",
     "FontError",
     "InputError",
@@ -48,6 +61,7 @@ __all__ = [
     "parse_manifest_bytes",
     "parse_sheet_formats",
     "plan_day",
+    "read_closure_file",
     "read_manifest_files",
     "read_plan_manifests",
     "replan",
@@ -78,22 +92,60 @@ def read_manifest_files(
     return read_manifests(paths, ws.county, ws.areas, skip_invalid=skip_invalid)
 
 
+def _roads(ws: Workspace, fleet: Fleet) -> Roads:
+    """Travel (s, m) on the workspace's roads for the fleet's vehicle types."""
+    return Roads(
+        travel_s=lambda t, a, b: ws.travel_s(t, a, b, fleet),
+        travel_m=lambda t, a, b: ws.travel_m(t, a, b, fleet),
+    )
+
+
 def plan_inputs(
     ws: Workspace,
     fleet: Fleet,
     parcels: Sequence[Parcel],
     started_at: Mapping[str, str] | None = None,
+    before_replan: Workspace | None = None,
 ) -> PlanInputs:
     """What the independent plan validator checks a plan against; `started_at` names the
-    station where each parcel carried in from an earlier day waits."""
+    station where each parcel carried in from an earlier day waits. Travel is on `ws`'s roads
+    (around its closures); `before_replan` has the roads before a re-plan's closures."""
+    today = _roads(ws, fleet)
     return PlanInputs(
         parcels=parcels,
         fleet=fleet,
         points={p.point_id: p for p in ws.points},
-        travel_s=lambda t, a, b: ws.travel_s(t, a, b, fleet),
-        travel_m=lambda t, a, b: ws.travel_m(t, a, b, fleet),
+        travel_s=today.travel_s,
+        travel_m=today.travel_m,
         started_at=dict(started_at or {}),
+        open_roads=_roads(ws.open, fleet) if ws.closed is not None else None,
+        before_replan=(
+            _roads(before_replan, fleet)
+            if before_replan is not None and before_replan is not ws
+            else None
+        ),
     )
+
+
+def roads_of_plan(
+    ws: Workspace, plan: Mapping[str, Any], extra: Sequence[Closure] = ()
+) -> tuple[Workspace, Workspace]:
+    """The roads a plan was made on: (before its re-plan's road_closed events, today's), with
+    the day's closures it records and `extra` ones. ClosureError naming the closure's field."""
+    events = plan.get("events") or []
+    day = ws.open.with_closures([*plan_closures(plan), *extra])
+    now = day.with_closures(event_closures(events if isinstance(events, list) else []))
+    return day, now
+
+
+def read_closure_file(ws: Workspace, path: Path) -> list[Closure]:
+    """The closures of a TOML or CSV file, checked against the county's roads; ClosureError
+    naming the file, row and field of every problem."""
+    from geodata.closures import read_closures
+
+    closures = read_closures(path)
+    ws.open.with_closures(closures)  # resolves every place on the roads
+    return closures
 
 
 def check_plan_file(
@@ -102,13 +154,21 @@ def check_plan_file(
     parcels: Sequence[Parcel],
     fleet: Fleet,
     previous: Mapping[str, Any] | None = None,
+    closures: Sequence[Closure] = (),
 ) -> list[str]:
     """Every rule a plan (planned here or edited by hand) breaks, one line each; [] = valid.
 
-    `previous` is the earlier plan it took held produce and deferred parcels over from.
+    `previous` is the earlier plan it took held produce and deferred parcels over from. The
+    plan is checked on the roads around the closures it records (`closures` and `road_closed`
+    events) and `closures` given here; a malformed closure is one line naming its field.
     """
     carried, at_station = carried_parcels(ws, previous) if previous else ([], {})
-    return validate_plan(plan, plan_inputs(ws, fleet, [*parcels, *carried], at_station))
+    try:
+        day, now = roads_of_plan(ws, plan, closures)
+    except ClosureError as exc:
+        return [f"{p.file}[{p.row}].{p.field} [closure]: {p.message}" for p in exc.problems]
+    inputs = plan_inputs(now, fleet, [*parcels, *carried], at_station, before_replan=day)
+    return validate_plan(plan, inputs)
 
 
 def carried_parcels(
@@ -162,6 +222,7 @@ def plan_day(
     carry_over: Mapping[str, Any] | None = None,
     engine: str = "portfolio",
     workers: int = 1,
+    closures: Sequence[Closure] = (),
 ) -> dict[str, Any]:
     """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
 
@@ -174,9 +235,14 @@ def plan_day(
     `carry_over` (the previous day's plan) adds its held produce and deferred parcels.
     Legs are solved by `engine` (portfolio, ortools or pyvrp) on `workers` processes started
     once for the day; `auto` uses one per plan, its two plans already filling two.
+    `closures` close roads for the day (ClosureError naming a bad one): travel goes around
+    them, parcels of points they cut off are unassigned (`road_closed`), vehicles based there
+    idle; the plan records them (`closures`, and `kpis.closures`).
     """
     base = fleet or ws.fleet
     started = time.perf_counter()
+    ws = ws.with_closures(closures)
+    closures_s = round(time.perf_counter() - started, 3)
     carried: list[Parcel] = []
     at_station: dict[str, str] = {}
     if carry_over is not None:
@@ -190,21 +256,26 @@ def plan_day(
                 ]
             )
     everything = [*parcels, *carried]
+    reachable, cut_off = cut_off_parcels(ws, everything)
     resume = Resume(
         start_s=0,
         hints=route_hints(warm_start["routes"]) if warm_start else {},
         at_station={
-            t: Waiting(st, ws.point(st).open_s, ws.point(st).open_s) for t, st in at_station.items()
+            t: Waiting(st, ws.point(st).open_s, ws.point(st).open_s)
+            for t, st in at_station.items()
+            if t not in {u.parcel_id for u in cut_off}
         },
+        excluded=cut_off_vehicles(ws, base),
     )
     carried_in = [
         {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
         for p in carried
     ]
-    request = _DayRequest(ws.origin, everything, date, base, resume, engine)
+    request = _DayRequest(ws.origin, reachable, date, base, resume, engine, tuple(ws.closures))
 
     def build(day: DayResult, followed: str) -> dict[str, Any]:
-        return build_plan(
+        day.unassigned += cut_off
+        plan = build_plan(
             ws,
             base,
             day,
@@ -214,6 +285,10 @@ def plan_day(
             extra_kpis=_kpis(ws, day, started),
             carried_in=carried_in,
         )
+        if ws.closed is not None:
+            plan["closures"] = closures_json(ws.closures)
+            plan["kpis"]["closures"] = closure_kpis(ws, closures_s)
+        return plan
 
     if mode == "auto":
         plan = _auto(ws, request, time_limit_s, progress, build)
@@ -222,7 +297,7 @@ def plan_day(
             day = plan_trips(
                 ws,
                 base,
-                everything,
+                reachable,
                 date=date,
                 mode=mode,
                 time_limit_s=time_limit_s,
@@ -251,6 +326,7 @@ class _DayRequest:
     fleet: Fleet
     resume: Resume
     engine: str
+    closures: tuple[Closure, ...] = ()  # applied again in the second process
 
 
 def _auto(
@@ -338,6 +414,7 @@ def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = No
         assert request.origin is not None, "only a loaded workspace is loaded again"
         folder, network = request.origin
         ws = Workspace.load(Path(folder) if folder else None, Path(network) if network else None)
+        ws = ws.with_closures(request.closures)
     return plan_trips(
         ws,
         request.fleet,
@@ -367,6 +444,20 @@ def _score(plan: Mapping[str, Any], fleet: Fleet) -> int:
         + s.drop_penalty_fen * k["left_today"]
         + s.defer_penalty_fen * (k["deferred"] + k["held"])
     )
+
+
+def closure_kpis(ws: Workspace, apply_s: float) -> dict[str, Any]:
+    """What the day's road closures close and cut off (not checked by the validator):
+    closures, closed road edges and metres, the points cut off, and the seconds it took to
+    close the roads (matrices are recomputed when first used)."""
+    assert ws.closed is not None
+    return {
+        "closures": len(ws.closures),
+        "edges_closed": len(ws.network.closed),
+        "closed_m": round(ws.closed.closed_m),
+        "cut_off": sorted(ws.cut_off()),
+        "apply_s": apply_s,
+    }
 
 
 def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
@@ -468,9 +559,21 @@ def replan(
         fleet = fleet.with_off(off)
     started = time.perf_counter()
     cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
+    try:
+        day_ws = ws.open.with_closures(plan_closures(plan))
+        now = day_ws.with_closures(cut.closures)
+    except ClosureError as exc:
+        raise EventError(
+            "; ".join(f"{request_field(p)}: {p.message}" for p in exc.problems)
+        ) from exc
+    closures_s = round(time.perf_counter() - started, 3)
+    todo, cut_off = cut_off_parcels(now, todo)
+    cut.resume.excluded |= cut_off_vehicles(now, fleet)
+    for t in {u.parcel_id for u in cut_off}:
+        cut.resume.at_station.pop(t, None)
     date = dt.date.fromisoformat(plan["date"])
     day = plan_trips(
-        ws,
+        now,
         fleet,
         todo,
         date=date,
@@ -479,16 +582,16 @@ def replan(
         progress=progress,
         resume=cut.resume,
     )
-    day.unassigned += [*cut.stranded, *refused]
+    day.unassigned += [*cut.stranded, *refused, *cut_off]
     carried_in = plan.get("carried_in", [])
     new = build_plan(
-        ws,
+        now,
         fleet,
         day,
         parcels,
         date=date,
         mode=mode,
-        extra_kpis=_kpis(ws, day, started),
+        extra_kpis=_kpis(now, day, started),
         kept=cut.kept,
         retired_ids=[r["route_id"] for r in plan["routes"]],
         carried_in=carried_in,
@@ -496,10 +599,14 @@ def replan(
     new["version_of"] = plan["plan_id"]
     new["replanned_at_s"] = cut.at_s
     new["events"] = [dict(e) for e in events]
+    if day_ws.closed is not None:
+        new["closures"] = closures_json(day_ws.closures)
+    if now.closed is not None:
+        new["kpis"]["closures"] = closure_kpis(now, closures_s)
     started_at = {
         c["parcel_id"]: c["at"] for c in carried_in if ws.point(c["at"]).kind == "station"
     }
-    check_plan(new, plan_inputs(ws, fleet, parcels, started_at))
+    check_plan(new, plan_inputs(now, fleet, parcels, started_at, before_replan=day_ws))
     return new
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 
 from dispatch.fleet import Fleet, VehicleType, fleet_for_county
 from geodata.areas import ServiceAreas
+from geodata.closures import ClosedRoads, Closure, close_roads
 from geodata.county import County, load_county, load_county_dir, read_county
 from geodata.county_roads import check_roads, county_graph
 from geodata.matrix import TravelMatrix, TravelProfile, road_path, travel_matrix
@@ -45,8 +48,12 @@ class Workspace:
     #: (county folder, road file) it was loaded from by `load` ("" for the defaults), so
     #: another process can load the same; None for a workspace built by hand.
     origin: tuple[str, str] | None = None
+    #: The road closures of the day this workspace plans around (None: every road is open).
+    closed: ClosedRoads | None = None
     _index: dict[str, int] = field(default_factory=dict)
     _matrices: dict[TravelProfile, TravelMatrix] = field(default_factory=dict)
+    _open: Workspace | None = field(default=None, repr=False)
+    _with: dict[str, Workspace] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {p.point_id: i for i, p in enumerate(self.county.points)}
@@ -65,6 +72,53 @@ class Workspace:
         """
         folder = str(Path(county).resolve()) if county is not None else ""
         return _workspace(folder, str(network) if network else "")
+
+    @property
+    def open(self) -> Workspace:
+        """The same county with every road open."""
+        return self._open or self
+
+    @property
+    def closures(self) -> tuple[Closure, ...]:
+        """The closures this workspace plans around."""
+        return self.closed.closures if self.closed else ()
+
+    def with_closures(self, closures: Sequence[Closure]) -> Workspace:
+        """This county with `closures` added to its own (the open workspace when none);
+        the travel matrices are recomputed around them where they change.
+
+        ClosureError (a ValueError) naming the source, row and field of a closure that names an
+        unknown point, a place far from the roads, or closes nothing.
+        """
+        every = (*self.closures, *closures)
+        if not every:
+            return self.open
+        key = json.dumps([c.as_json() for c in every], sort_keys=True, ensure_ascii=False)
+        base = self.open
+        if key not in base._with:
+            hub = base.index(base.hub_id)
+            closed = close_roads(base.network, every, hub, base.county.settings.max_access_m)
+            base._with[key] = Workspace(
+                county=base.county,
+                network=closed.network,
+                areas=base.areas,
+                fleet=base.fleet,
+                network_source=base.network_source,
+                origin=base.origin,
+                closed=closed,
+                _open=base,
+            )
+        return base._with[key]
+
+    def cut_off(self) -> dict[str, str]:
+        """Point id -> the closures (labels or descriptions) that cut it off from the hub."""
+        if self.closed is None:
+            return {}
+        closures = self.closed.closures
+        return {
+            self.county.points[i].point_id: "; ".join(closures[k].describe() for k in ks)
+            for i, ks in self.closed.cut_off.items()
+        }
 
     @property
     def points(self) -> list[ServicePoint]:
@@ -115,8 +169,15 @@ class Workspace:
         return m.distance_m[sel], m.duration_s[sel]
 
     def geometry(self, point_ids: list[str]) -> list[tuple[float, float]]:
-        """Road polyline (lon, lat) through the given points in order."""
-        return road_path(self.network, [self._index[p] for p in point_ids])
+        """Road polyline (lon, lat) through the given points in order: around the closures,
+        or, for a route that left before a closure cut one of its points off, as planned."""
+        stops = [self._index[p] for p in point_ids]
+        try:
+            return road_path(self.network, stops)
+        except ValueError:
+            if self._open is None:
+                raise
+            return road_path(self._open.network, stops)
 
 
 @functools.lru_cache(maxsize=4)

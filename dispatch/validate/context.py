@@ -16,7 +16,19 @@ from typing import Any
 
 from dispatch.fleet import CLASS_RANK, Fleet, FleetVehicle, VehicleType
 from dispatch.parcel import Parcel
+from geodata.matrix import UNREACHABLE
 from geodata.points import ServicePoint
+
+Travel = Callable[[str, str, str], int]  # (vehicle type, from point, to point) -> s or m
+
+
+@dataclass(frozen=True)
+class Roads:
+    """Travel on the roads as they stand for some routes: seconds and metres by vehicle type;
+    UNREACHABLE between points no open road joins."""
+
+    travel_s: Travel
+    travel_m: Travel
 
 
 @dataclass(frozen=True)
@@ -24,15 +36,21 @@ class PlanInputs:
     """What a plan is checked against: the day's parcels, the fleet, points and travel.
 
     `started_at` maps parcels carried in from an earlier day that wait at a station to that
-    station (the earlier plan's `carry_over`).
+    station (the earlier plan's `carry_over`). `travel_s`/`travel_m` are the roads as they are
+    today, around every closure; with road closures, `open_roads` are the roads without any
+    (to name a route that goes over a closed road), and for a re-plan whose events close roads,
+    `before_replan` are the roads the routes already on their way when it was cut had (None:
+    the same as today's).
     """
 
     parcels: Sequence[Parcel]
     fleet: Fleet
     points: Mapping[str, ServicePoint]
-    travel_s: Callable[[str, str, str], int]
-    travel_m: Callable[[str, str, str], int]
+    travel_s: Travel
+    travel_m: Travel
     started_at: Mapping[str, str] = field(default_factory=dict)
+    open_roads: Roads | None = None
+    before_replan: Roads | None = None
 
 
 def where(route: Mapping[str, Any], i: int | None = None) -> str:
@@ -65,6 +83,9 @@ class Context:
             mine.sort(key=lambda r: r["stops"][0]["arrival_s"])
         self.events = list(self.plan.get("events", []))
         self.direct = self.plan["mode"] == "direct"
+        self.today = Roads(self.inputs.travel_s, self.inputs.travel_m)
+        self.replanned_at_s = int(self.plan.get("replanned_at_s", 0))
+        self._cut: dict[tuple[str, int], bool] = {}
 
     def fault(self, at: str, rule: str, message: str) -> None:
         """Record one violation of `rule` at `at`."""
@@ -75,13 +96,35 @@ class Context:
         return self.inputs.fleet.types[self.vehicles[vehicle_id].vtype]
 
     def working(self) -> list[FleetVehicle]:
-        """Fleet vehicles the plan may use: not off today, not broken down."""
+        """Fleet vehicles the plan may use: not off today, not broken down, not based at a
+        point road closures cut off."""
         broken = {e.get("vehicle_id") for e in self.events if e.get("type") == "breakdown"}
         return [
             v
             for v in self.inputs.fleet.vehicles
-            if v.vehicle_id not in self.off and v.vehicle_id not in broken
+            if v.vehicle_id not in self.off
+            and v.vehicle_id not in broken
+            and not self.cut_off(v.depot, self.today)
         ]
+
+    def roads(self, route: Mapping[str, Any]) -> Roads:
+        """The roads a route drove on: as before the re-plan's closures for a route that had
+        left when the plan was cut, else today's."""
+        before = self.inputs.before_replan
+        if before is not None and route["stops"][0]["departure_s"] <= self.replanned_at_s:
+            return before
+        return self.today
+
+    def cut_off(self, point_id: str, roads: Roads) -> bool:
+        """True when no open road joins the point and the hub (either way) on `roads`."""
+        key = (point_id, id(roads))
+        if key not in self._cut:
+            vtype = next(iter(self.inputs.fleet.types))
+            self._cut[key] = point_id != self.hub and (
+                roads.travel_s(vtype, self.hub, point_id) >= UNREACHABLE
+                or roads.travel_s(vtype, point_id, self.hub) >= UNREACHABLE
+            )
+        return self._cut[key]
 
     def could_serve(self, parcel: Parcel) -> list[FleetVehicle]:
         """Working vehicles that may serve the parcel's point: the hub's, and for a village

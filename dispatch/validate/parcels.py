@@ -52,7 +52,7 @@ def check_parcels(ctx: Context, rides: Rides) -> set[str]:
             continue
         if t in held:
             _held(ctx, parcel, legs, held[t])
-        elif t in rides.touched and codes.get(t) == "point_closed":
+        elif t in rides.touched and codes.get(t) in ("point_closed", "road_closed"):
             _closed(ctx, parcel, legs)
         elif t in rides.touched:
             if t in unassigned:
@@ -211,7 +211,8 @@ def _no_village_run(ctx: Context, parcel: Parcel, station: str) -> None:
 
 
 def _closed(ctx: Context, parcel: Parcel, legs: Sequence[Leg]) -> None:
-    """A parcel for a point closed after it left: it must end up held at a station."""
+    """A parcel for a point closed (or cut off) after it left: it must end up held at a
+    station."""
     if not legs or ctx.points[legs[-1].drop_point].kind != "station":
         ctx.fault(
             f"parcel {parcel.tracking_no}",

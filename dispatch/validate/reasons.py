@@ -7,7 +7,8 @@ there, and keeps chilled goods only where the station has a cold room.
 `closes_before_arrival`: each of them, leaving as early as it can, arrives after the point
 closes. `out_of_range`: each is beyond its range going there and back. `capacity_full` and
 `no_cold_vehicle`: each that could arrive in time has work today (for a station vehicle,
-or every hub vehicle that could have fed it has).
+or every hub vehicle that could have fed it has). `road_closed`: no open road joins its point
+and the hub, recomputed from today's roads.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ CODES = (
     "no_vehicle_allowed",
     "point_closed",
     "vehicle_breakdown",
+    "road_closed",
 )
 
 
@@ -49,6 +51,9 @@ def check_reasons(ctx: Context) -> None:
                 for e in ctx.events
             ):
                 ctx.fault(at, "reason", f"no event closes {p.point_id}")
+        elif code == "road_closed":
+            if not ctx.cut_off(p.point_id, ctx.today):
+                ctx.fault(at, "reason", f"no road closure cuts {p.point_id} off from the hub")
         elif code != "vehicle_breakdown":  # checked with the routes that ended in a breakdown
             problem = _fact(ctx, p, code)
             if problem:

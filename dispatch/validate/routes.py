@@ -1,16 +1,19 @@
 """Route by route: where it starts and ends, each stop's time, service, class and load, the
-distance along the roads, range, duration and cost from the fleet's prices."""
+distance along the roads, range, duration and cost from the fleet's prices; with road
+closures, no stop at a point they cut off and no leg only a closed road makes possible."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from dispatch.fleet import VehicleType
-from dispatch.validate.context import Context, where
+from dispatch.validate.context import Context, Roads, where
 from geodata.crs import great_circle_m
+from geodata.matrix import UNREACHABLE
 
 #: A road distance may undercut the straight line between its two points by this share and
 #: this many metres (great circle against the projected network, rounding).
@@ -47,11 +50,24 @@ def check_routes(ctx: Context) -> Rides:
     rides = Rides()
     for route in ctx.plan["routes"]:
         vt = ctx.vtype(route["vehicle_id"])
+        roads = ctx.roads(route)
         _places(ctx, route)
-        _times(ctx, route, vt)
+        _cut_off(ctx, route, roads)
+        _times(ctx, route, vt, roads)
         _loads(ctx, route, vt, rides)
-        _distance_and_cost(ctx, route, vt)
+        _distance_and_cost(ctx, route, vt, roads)
     return rides
+
+
+def _cut_off(ctx: Context, route: Mapping[str, Any], roads: Roads) -> None:
+    """No stop at a point that road closures cut off from the hub."""
+    for i, stop in enumerate(route["stops"]):
+        if ctx.cut_off(stop["point_id"], roads):
+            ctx.fault(
+                where(route, i),
+                "road_closed",
+                "the road closures cut this point off: no open road joins it and the hub",
+            )
 
 
 def _places(ctx: Context, route: Mapping[str, Any]) -> None:
@@ -96,7 +112,7 @@ def _breakdown_event(ctx: Context, vehicle_id: str, left_s: int) -> bool:
     return False
 
 
-def _times(ctx: Context, route: Mapping[str, Any], vt: VehicleType) -> None:
+def _times(ctx: Context, route: Mapping[str, Any], vt: VehicleType, roads: Roads) -> None:
     """Opening hours, classes, loading, service and unloading times, travel (+ break)."""
     s = ctx.settings
     stops = route["stops"]
@@ -139,9 +155,25 @@ def _times(ctx: Context, route: Mapping[str, Any], vt: VehicleType) -> None:
         if i == 0:
             continue
         prev = stops[i - 1]
-        travel = ctx.inputs.travel_s(vt.name, prev["point_id"], stop["point_id"])
+        travel = roads.travel_s(vt.name, prev["point_id"], stop["point_id"])
         lunch = max(0, min(arrival, window[1]) - max(prev["departure_s"], window[0]))
         if arrival - prev["departure_s"] < travel + lunch:
+            opened = ctx.inputs.open_roads
+            if opened is not None and arrival - prev["departure_s"] >= lunch + opened.travel_s(
+                vt.name, prev["point_id"], stop["point_id"]
+            ):
+                around = (
+                    f"around the closures it needs {travel} s"
+                    if travel < UNREACHABLE
+                    else "no open road leads there"
+                )
+                ctx.fault(
+                    at,
+                    "road_closed",
+                    f"arrives {arrival}, leaving {prev['departure_s']}: only over a road "
+                    f"closed today; {around}",
+                )
+                continue
             ctx.fault(
                 at,
                 "travel_time",
@@ -210,13 +242,15 @@ def _loads(ctx: Context, route: Mapping[str, Any], vt: VehicleType, rides: Rides
         )
 
 
-def _distance_and_cost(ctx: Context, route: Mapping[str, Any], vt: VehicleType) -> None:
+def _distance_and_cost(
+    ctx: Context, route: Mapping[str, Any], vt: VehicleType, roads: Roads
+) -> None:
     """Road distance never below the straight line; sums, range, duration and cost."""
     stops = route["stops"]
     metres = 0
     for i in range(1, len(stops)):
         a, b = stops[i - 1]["point_id"], stops[i]["point_id"]
-        leg = ctx.inputs.travel_m(vt.name, a, b)
+        leg = roads.travel_m(vt.name, a, b)
         metres += leg
         pa, pb = ctx.points[a], ctx.points[b]
         line = great_circle_m(pa.lon, pa.lat, pb.lon, pb.lat)
@@ -227,7 +261,24 @@ def _distance_and_cost(ctx: Context, route: Mapping[str, Any], vt: VehicleType) 
                 f"{leg} m by road from {a}, shorter than the {line:.0f} m straight line: "
                 "the road network does not cover these points",
             )
-    if route["distance_m"] != metres:
+    opened = ctx.inputs.open_roads
+    if (
+        route["distance_m"] != metres
+        and opened is not None
+        and route["distance_m"]
+        == sum(opened.travel_m(vt.name, a["point_id"], b["point_id"]) for a, b in pairwise(stops))
+    ):
+        around = (
+            f"around them the roads make {metres}"
+            if metres < UNREACHABLE
+            else "no open road joins some of its stops"
+        )
+        ctx.fault(
+            where(route),
+            "road_closed",
+            f"distance_m {route['distance_m']} is the distance over roads closed today; {around}",
+        )
+    elif route["distance_m"] != metres:
         ctx.fault(
             where(route), "distance", f"distance_m {route['distance_m']}, roads make {metres}"
         )
