@@ -191,13 +191,20 @@ def check_shape(plan: object) -> list[str]:
     for i, u in enumerate(plan["unassigned"]):
         if isinstance(u, dict) and isinstance(u.get("reason"), str) and not u["reason"].strip():
             errors.append(f"unassigned[{i}].reason [shape]: must not be empty")
-    optional = {"events": LIST, "replanned_at_s": INT, "version_of": STR, "invalid_rows": LIST}
+    optional = {
+        "events": LIST,
+        "replanned_at_s": INT,
+        "version_of": STR,
+        "invalid_rows": LIST,
+        "closures": LIST,
+    }
     for key, (is_kind, kind) in optional.items():
         if key in plan and not is_kind(plan[key]):
             errors.append(f"plan.{key} [shape]: must be {kind}, got {plan[key]!r}")
-    for i, event in enumerate(plan.get("events") or []):
-        if not isinstance(event, dict):
-            errors.append(f"events[{i}] [shape]: must be an object")
+    for key in ("events", "closures"):
+        for i, entry in enumerate(plan.get(key) or []):
+            if not isinstance(entry, dict):
+                errors.append(f"{key}[{i}] [shape]: must be an object")
     if fields(plan["kpis"], KPIS, "kpis", errors):
         for key in ("echelon_1", "echelon_2"):
             fields(plan["kpis"][key], ECHELON, f"kpis.{key}", errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.validate import PlanInputs, validate_plan
 from dispatch.workspace import Workspace
+from geodata.closures import parse_closures
 
 DAY = dt.date(2026, 11, 28)
 Plan = dict[str, Any]
@@ -130,6 +132,45 @@ def test_loading_and_unloading_time(plan: Plan, inputs: PlanInputs) -> None:
     r["stops"][-1]["departure_s"] = r["stops"][-1]["arrival_s"]
     errors = refused(plan, inputs, "service_time", "loading")
     assert any("[service_time]" in e and "unloading" in e for e in errors)
+
+
+# --- road closures ---------------------------------------------------------------------------
+
+
+def closed_inputs(ws: Workspace, parcels: list[Parcel], *records: dict[str, Any]) -> PlanInputs:
+    """The inputs with roads closed (as a plan made around them would be checked)."""
+    closed = ws.with_closures(parse_closures(list(records), "closures"))
+    return service.plan_inputs(closed, ws.fleet, parcels)
+
+
+def test_a_stop_at_a_point_cut_off(
+    plan: Plan, ws: Workspace, day: tuple[Plan, list[Parcel]]
+) -> None:
+    r, i = village_stop(plan)
+    point = r["stops"][i]["point_id"]
+    inputs = closed_inputs(ws, day[1], {"near": point, "radius_m": 300, "label": "山体滑坡"})
+    refused(plan, inputs, "road_closed", f"route {r['route_id']} stop {i}", "cut this point off")
+
+
+def test_a_route_over_a_closed_road(
+    plan: Plan, ws: Workspace, day: tuple[Plan, list[Parcel]]
+) -> None:
+    """The road between two stops of a route closes without cutting either off: the plan's
+    times and distance are those of the closed road."""
+    for r in routes(plan):
+        for a, b in itertools.pairwise(r["stops"]):
+            if a["point_id"] == b["point_id"]:
+                continue
+            road = {"from": a["point_id"], "to": b["point_id"], "label": "塌方"}
+            closed = ws.with_closures(parse_closures([road], "closures"))
+            if not closed.cut_off():
+                inputs = service.plan_inputs(closed, ws.fleet, day[1])
+                errors = refused(
+                    plan, inputs, "road_closed", f"route {r['route_id']}", "closed today"
+                )
+                assert any("distance over roads closed today" in e for e in errors)
+                return
+    raise AssertionError("the day must have a leg whose road can close without cutting it off")
 
 
 def test_opening_hours(plan: Plan, inputs: PlanInputs, ws: Workspace) -> None:
