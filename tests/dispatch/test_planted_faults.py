@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import itertools
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
