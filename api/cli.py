@@ -140,6 +140,7 @@ class DayOptions:
     carry_over: Path | None
     driver_files: bool
     engine: str = "portfolio"
+    closures: Path | None = None
 
     @property
     def day(self) -> dt.date:
@@ -161,6 +162,7 @@ def _day_options(
     carry_over: Path | None,
     driver_files: bool,
     engine: str,
+    closures: Path | None = None,
 ) -> DayOptions:
     try:
         day = dt.date.fromisoformat(date) if date else None
@@ -172,8 +174,27 @@ def _day_options(
         raise InvalidInput(f"--carry-over: {carry_over}: file not found")
     if engine not in ENGINES:
         raise InvalidInput(f"--engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if closures is not None and not closures.is_file():
+        raise InvalidInput(f"--closures: {closures}: file not found")
     ids = tuple(v.strip() for v in (off or "").split(",") if v.strip())
-    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine)
+    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine, closures)
+
+
+def _closures(ws: service.Workspace, path: Path | None) -> list[service.Closure]:
+    """The closures of a --closures file, checked on the county's roads (InvalidInput naming
+    the file, row and field of every problem)."""
+    if path is None:
+        return []
+    try:
+        return service.read_closure_file(ws, path)
+    except service.ClosureError as exc:
+        for p in exc.problems[:200]:
+            console.print(
+                f"[red]error[/red] {path.parent / p.file}: row {p.row}: {p.field}: {p.message}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise InvalidInput(f"--closures: {path}: {len(exc.problems)} problem(s)") from exc
 
 
 def _read_plan(path: Path, option: str) -> dict[str, Any]:
@@ -205,6 +226,7 @@ def _plan_and_write(
     except ValueError as exc:
         raise InvalidInput(f"--off: {exc}") from exc
     previous = _read_plan(options.carry_over, "--carry-over: ") if options.carry_over else None
+    closures = _closures(ws, options.closures)
     reserve = WRITE_RESERVE_S + WRITE_RESERVE_PER_1000_S * len(parcels) / 1000
     budget = options.time_limit - process_age_s() - reserve
     with Progress(
@@ -234,6 +256,7 @@ def _plan_and_write(
             carry_over=previous,
             engine=options.engine,
             workers=1,
+            closures=closures,
         )
     if invalid:
         plan["invalid_rows"] = [
@@ -317,6 +340,13 @@ DayDate = Annotated[
     str | None, typer.Option(help="Day to plan (YYYY-MM-DD); default: today in the county.")
 ]
 Network = Annotated[Path | None, typer.Option(help=NETWORK_HELP)]
+Closures = Annotated[
+    Path | None,
+    typer.Option(
+        help="Roads closed today (TOML or CSV: from,to or near,radius_m; see README: Road "
+        "closures)."
+    ),
+]
 County = Annotated[Path | None, typer.Option(help=COUNTY_HELP)]
 
 
@@ -335,9 +365,12 @@ def demo(
     county: County = None,
     engine: DayEngine = "portfolio",
     network: Network = None,
+    closures: Closures = None,
 ) -> None:
     """Generate a realistic day for the county, write its manifests, plan it."""
-    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files, engine)
+    options = _day_options(
+        date, mode, time_limit, fleet, off, carry_over, driver_files, engine, closures
+    )
     ws = _workspace(network, county)
     options = options.dated(ws)
     generated = generate_day(ws.county, n_parcels=parcels, seed=seed, date=options.day)
@@ -362,12 +395,15 @@ def plan(
     driver_files: DriverFiles = False,
     county: County = None,
     engine: DayEngine = "portfolio",
+    closures: Closures = None,
 ) -> None:
     """Plan a day from carriers' manifests."""
     missing = [m for m in manifests if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
-    options = _day_options(date, mode, time_limit, fleet, off, carry_over, driver_files, engine)
+    options = _day_options(
+        date, mode, time_limit, fleet, off, carry_over, driver_files, engine, closures
+    )
     ws = _workspace(network, county)
     options = options.dated(ws)
     parcels, invalid = service.read_manifest_files(ws, manifests, skip_invalid=skip_invalid)
@@ -385,27 +421,82 @@ def validate(
     network: Network = None,
     carry_over: CarryOver = None,
     county: County = None,
+    closures: Closures = None,
 ) -> None:
     """Check a plan (planned here or edited by hand) against its manifests, fleet and roads.
 
+    The roads are those around the closures the plan records and those of --closures.
     Exit 0 when it keeps every rule, 3 with one line per violation naming the route, stop and
     rule, 2 when an input cannot be read.
     """
     missing = [m for m in [plan_file, *manifests] if not m.is_file()]
+    if closures is not None and not closures.is_file():
+        missing.append(closures)
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     plan = _read_plan(plan_file, "")
     previous = _read_plan(carry_over, "--carry-over: ") if carry_over else None
     ws = _workspace(network, county)
     chosen = _fleet(ws, fleet)
+    closed = _closures(ws, closures)
     parcels, _ = service.read_manifest_files(ws, manifests)
-    violations = service.check_plan_file(ws, plan, parcels, chosen, previous)
+    violations = service.check_plan_file(ws, plan, parcels, chosen, previous, closed)
     for line in violations:
         typer.echo(line)
     if violations:
         console.print(f"[red]{len(violations)} violation(s)[/red]")
         raise typer.Exit(3)
     console.print(f"[green]valid[/green]: {plan_file} keeps every rule")
+
+
+@app.command()
+def replan(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="The plan.json to re-plan.")],
+    manifests: Annotated[
+        list[Path], typer.Argument(help="The day's manifest files, late batches included.")
+    ],
+    events: Annotated[
+        Path,
+        typer.Option(
+            help="JSON list of events: breakdown, late_parcels, point_closed, road_closed "
+            "(README: Re-planning)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder for the new plan version.")],
+    time_limit: Annotated[float, typer.Option(min=1.0, help="Solver time limit (s).")] = 30.0,
+    fleet: FleetFile = None,
+    network: Network = None,
+    county: County = None,
+) -> None:
+    """Re-plan a day after events (a van breaks down, a late batch, a point or road closes):
+    routes on the road keep going, everything else is planned again; writes the new version."""
+    missing = [m for m in [plan_file, events, *manifests] if not m.is_file()]
+    if missing:
+        raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
+    plan = _read_plan(plan_file, "")
+    try:
+        listed = json.loads(events.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"--events: {events}: not readable JSON: {exc}") from exc
+    if not isinstance(listed, list) or not listed or not all(isinstance(e, dict) for e in listed):
+        raise InvalidInput(f"--events: {events}: must be a non-empty JSON list of objects")
+    ws = _workspace(network, county)
+    chosen = _fleet(ws, fleet)
+    parcels, _ = service.read_manifest_files(ws, manifests)
+    started = time.perf_counter()
+    try:
+        with console.status("Re-planning..."):
+            new = service.replan(ws, plan, parcels, listed, fleet=chosen, time_limit_s=time_limit)
+    except service.EventError as exc:
+        raise InvalidInput(f"--events: {events}: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{plan_file}: cannot be re-planned: {exc}") from exc
+    service.write_outputs(ws, out, new, parcels)
+    _summary(new)
+    console.print(
+        f"Re-planned {plan.get('plan_id', '?')} -> {new['plan_id']} in "
+        f"{time.perf_counter() - started:.1f} s; wrote {out / 'plan.json'}"
+    )
 
 
 @app.command()
