@@ -352,6 +352,7 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             progress=progress,
             carry_over=json.loads(carry_over) if carry_over else None,
             engine=str(request.get("engine", "portfolio")),
+            closures=service.check_closures(ws, request.get("closures", []), "closures"),
         )
     plan["plan_id"] = plan_id
     return plan

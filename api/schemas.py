@@ -35,6 +35,7 @@ from api.limits import (
     MAX_VROOM_VEHICLES,
     MIN_TIME_LIMIT_S,
 )
+from dispatch.closures import MAX_CLOSURES, MAX_RADIUS_M
 
 #: The plan JSON (README "The plan"). THE place where dispatch.plan's typed Plan model
 #: plugs in: replace this alias by that model and every response below carries it.
@@ -150,6 +151,34 @@ class ManifestList(BaseModel):
 # --- Plans -----------------------------------------------------------------------------------
 
 
+class ClosureFields(BaseModel):
+    """A road closed: `from` and `to` (the road between two places) or `near` and `radius_m`
+    (every road within that many metres of a place). A place is a point id or "lon,lat"
+    (WGS-84). `label` says what happened (shown to dispatchers)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: Name | None = Field(default=None, alias="from", description="one end of the road")
+    to: Name | None = Field(default=None, description="the other end of the road")
+    near: Name | None = Field(default=None, description="the centre of the closed area")
+    radius_m: float | None = Field(
+        default=None, ge=1, le=MAX_RADIUS_M, allow_inf_nan=False, description="metres"
+    )
+    label: Text | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The closure's fields as the domain takes them (`from`, not `from_`)."""
+        return {
+            k: v
+            for k, v in self.model_dump(by_alias=True, exclude_none=True).items()
+            if k in ("from", "to", "near", "radius_m", "label")
+        }
+
+
+class Closure(ClosureFields):
+    """A road closed for the whole day (README: Road closures)."""
+
+
 class PlanRequest(_Strict):
     """Start a plan for `date` from stored manifests."""
 
@@ -176,6 +205,12 @@ class PlanRequest(_Strict):
         default=None,
         description="a done plan of an earlier day: its held produce and deferred parcels "
         "are planned today",
+    )
+    closures: list[Closure] = Field(
+        default_factory=list,
+        max_length=MAX_CLOSURES,
+        description="roads closed today: travel goes around them, parcels of points they "
+        "cut off are unassigned (road_closed)",
     )
 
 
@@ -225,7 +260,18 @@ class PointClosed(_Event):
     reason: Text | None = None
 
 
-ReplanEvent = Annotated[Breakdown | LateParcels | PointClosed, Field(discriminator="type")]
+class RoadClosed(ClosureFields, _Event):
+    """A road closes (a landslide, a flood): everything planned again goes around it; parcels
+    of points it cuts off are unassigned (road_closed)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["road_closed"]
+
+
+ReplanEvent = Annotated[
+    Breakdown | LateParcels | PointClosed | RoadClosed, Field(discriminator="type")
+]
 
 
 class ReplanRequest(_Strict):

@@ -15,10 +15,19 @@ from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.reasons import Unassigned, reason
 from dispatch.workspace import Workspace
-from geodata.closures import FIELDS, Closure, ClosureError, parse_closures
+from geodata.closures import (
+    FIELDS,
+    MAX_CLOSURES,
+    MAX_RADIUS_M,
+    Closure,
+    ClosureError,
+    parse_closures,
+)
 from geodata.problems import Problem
 
 __all__ = [
+    "MAX_CLOSURES",
+    "MAX_RADIUS_M",
     "Closure",
     "ClosureError",
     "closures_json",

@@ -53,6 +53,7 @@ __all__ = [
     "PlanView",
     "SheetInputError",
     "Workspace",
+    "check_closures",
     "check_plan_file",
     "fleet_from_toml",
     "fleet_toml",
@@ -136,6 +137,18 @@ def roads_of_plan(
     day = ws.open.with_closures([*plan_closures(plan), *extra])
     now = day.with_closures(event_closures(events if isinstance(events, list) else []))
     return day, now
+
+
+def check_closures(
+    ws: Workspace, records: Sequence[Mapping[str, Any]], source: str, first_row: int = 0
+) -> list[Closure]:
+    """Closures given as records (FIELDS keys), checked against the county's roads;
+    ClosureError naming `source`, row (index from `first_row`) and field of every problem."""
+    from geodata.closures import parse_closures
+
+    closures = parse_closures(records, source, first_row)
+    ws.open.with_closures(closures)  # resolves every place on the roads
+    return closures
 
 
 def read_closure_file(ws: Workspace, path: Path) -> list[Closure]:

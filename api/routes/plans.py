@@ -31,7 +31,9 @@ from api.schemas import (
     PointClosed,
     ReplanEvent,
     ReplanRequest,
+    RoadClosed,
 )
+from dispatch.closures import ClosureError, request_field
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON)
@@ -99,6 +101,9 @@ async def start_plan(
                 raise Invalid.field(f"vehicles_off[{i}]", f"no vehicle {vid} in the fleet")
         if body.carry_over_plan_id is not None:
             _check_carry_over(engine, body.carry_over_plan_id, body.date)
+        closures = [c.record() for c in body.closures]
+        if closures:
+            _check_closures(ws, closures, "closures")
         request: dict[str, Any] = {
             "manifest_ids": ids,
             "time_limit_s": body.time_limit_s,
@@ -108,6 +113,8 @@ async def start_plan(
         }
         if body.carry_over_plan_id is not None:
             request["carry_over_plan_id"] = body.carry_over_plan_id
+        if closures:
+            request["closures"] = closures
         return plan_store.create_job(engine, date=body.date, request=request, fleet_toml=fleet_toml)
 
     plan_id = await run_in_threadpool(create)
@@ -209,6 +216,26 @@ def _check_carry_over(engine: Engine, plan_id: str, date: dt.date) -> None:
         )
 
 
+def _check_closures(
+    ws: Workspace, records: list[dict[str, Any]], source: str, first_row: int = 0
+) -> None:
+    """Closures whose places are on the county's roads (422 naming `source[i].field`)."""
+    from dispatch.service import check_closures
+
+    try:
+        check_closures(ws, records, source, first_row)
+    except ClosureError as exc:
+        raise _closure_invalid(exc) from exc
+
+
+def _closure_invalid(exc: ClosureError) -> Invalid:
+    """422 naming the request field of every closure problem."""
+
+    return Invalid(
+        [e for p in exc.problems for e in Invalid.field(request_field(p), p.message).errors]
+    )
+
+
 def _vehicle_ids(ws: Workspace, fleet_toml: str | None) -> frozenset[str]:
     """Vehicle ids of the fleet a plan was made with."""
     from dispatch.service import fleet_from_toml
@@ -228,7 +255,7 @@ def check_events(
 
     The date of an event's `time` must be the plan's; a breakdown's vehicle must be in the
     plan's fleet; points must exist (a closed point may not be the hub); a late batch's
-    manifest must be stored.
+    manifest must be stored; a closed road's places must be on the county's roads.
     """
     hubs = {p.point_id for p in ws.points if p.kind == "hub"}
     errors: list[Invalid] = []
@@ -264,6 +291,13 @@ def check_events(
                 )
         elif isinstance(event, LateParcels):
             late.setdefault(event.manifest_id, i)
+        elif isinstance(event, RoadClosed):
+            from dispatch.service import check_closures
+
+            try:
+                check_closures(ws, [event.record()], "events", first_row=i)
+            except ClosureError as exc:
+                errors.append(_closure_invalid(exc))
     for manifest_id in missing_manifests(engine, late):
         errors.append(
             Invalid.field(f"events[{late[manifest_id]}].manifest_id", f"no manifest {manifest_id}")
@@ -317,7 +351,9 @@ async def replan_plan(
                 "manifest_ids": ids,
                 "time_limit_s": body.time_limit_s,
                 "mode": base.request.get("mode", "auto"),
-                "events": [e.model_dump(mode="json", exclude_none=True) for e in body.events],
+                "events": [
+                    e.model_dump(mode="json", exclude_none=True, by_alias=True) for e in body.events
+                ],
             },
             fleet_toml=base.fleet_toml,
             version_of=plan_id,

@@ -253,3 +253,51 @@ def test_vehicles_off_and_carry_over(sqlite_url: str, county, manifest_dir: Path
         assert third["status"] == "done", third
         handed_on = {c["tracking_no"] for c in plan["carry_over"]}
         assert {c["parcel_id"] for c in third["plan"]["carried_in"]} == handed_on
+
+
+def test_road_closures_in_the_plan_request_and_as_an_event(
+    sqlite_url: str, county, manifest_dir: Path
+) -> None:
+    village, station = "500118001001", "500118001"
+    with make_client(sqlite_url) as client:
+        keys = Keys(client)
+        mid = upload(client, keys, manifest_bytes(county, manifest_dir, 80, seed=31), "c.csv")
+        body = {"date": DAY.isoformat(), "manifest_ids": [mid], "time_limit_s": 3}
+        for closures, field, words in (
+            ([{"near": "NOPE", "radius_m": 100}], "closures[0].near", "unknown point"),
+            ([{"from": village}], "closures[0].to", "both ends"),
+            ([{"near": village, "radius_m": 0}], "body.closures[0].radius_m", "greater than"),
+            ([{"near": village, "radius_m": 5, "width": 3}], "body.closures[0].width", "xtra"),
+        ):
+            r = client.post(
+                "/v1/plans", json=body | {"closures": closures}, headers=keys.dispatcher
+            )
+            assert r.status_code == 422, r.text
+            errors = r.json()["errors"]
+            assert any(e["field"] == field and words in e["message"] for e in errors), errors
+        closures = [{"near": village, "radius_m": 300, "label": "山体滑坡"}]
+        r = client.post("/v1/plans", json=body | {"closures": closures}, headers=keys.dispatcher)
+        assert r.status_code == 202, r.text
+        job = wait_for(client, keys, r.json()["plan_id"], TERMINAL)
+        assert job["status"] == "done", job
+        plan = job["plan"]
+        assert plan["closures"] == [{"near": village, "radius_m": 300.0, "label": "山体滑坡"}]
+        assert plan["kpis"]["closures"]["cut_off"] == [village]
+
+        event = {"type": "road_closed", "from": station, "to": "NOPE", "time_s": 36000}
+        r = client.post(
+            f"/v1/plans/{job['plan_id']}/replan", json={"events": [event]}, headers=keys.dispatcher
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "events[0].to"
+        event = {"type": "road_closed", "near": station, "radius_m": 400, "time_s": 36000}
+        r = client.post(
+            f"/v1/plans/{job['plan_id']}/replan",
+            json={"events": [event], "time_limit_s": 2},
+            headers=keys.dispatcher,
+        )
+        assert r.status_code == 202, r.text
+        new = wait_for(client, keys, r.json()["plan_id"], TERMINAL)
+        assert new["status"] == "done", new
+        assert new["plan"]["events"][0]["near"] == station
+        assert station in new["plan"]["kpis"]["closures"]["cut_off"]
