@@ -355,6 +355,16 @@ class _Lookup:
     def road(self, c: Closure, a: Any, b: Any, problems: list[Problem]) -> frozenset[Edge]:
         """Both directions of every edge on the shortest road (by length) from a to b."""
         graph = self.net.graph
+        if a == b:
+            problems.append(
+                Problem(
+                    c.source,
+                    c.row,
+                    "to",
+                    f"{c.start} and {c.end} are at the same place on the roads: no road between",
+                )
+            )
+            return frozenset()
         try:
             path = nx.shortest_path(graph, a, b, weight="length")
         except nx.NetworkXNoPath:

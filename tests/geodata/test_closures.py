@@ -171,18 +171,21 @@ def test_bad_toml_and_unknown_points(tmp_path: Path, small: RoadNetwork) -> None
     with pytest.raises(ClosureError, match=r"a \.toml or \.csv file"):
         read_closures(tmp_path / "c.txt")
     village, _ = village_and_station(small)
+    v = next(p for p in small.points if p.point_id == village)
     bad = parse_closures(
         [
             {"from": village, "to": "NOPE"},
             {"near": "106.9,30.9", "radius_m": 50},
             {"from": "106.9,30.9", "to": village},
+            {"from": village, "to": f"{v.lon + 0.00001},{v.lat}"},
         ],
         "closures",
     )
     with pytest.raises(ClosureError) as caught:
         close_roads(small, bad, hub(small), 2000.0)
     found = [(p.row, p.field) for p in caught.value.problems]
-    assert found == [(0, "to"), (1, "radius_m"), (2, "from")]
+    assert found == [(0, "to"), (1, "radius_m"), (2, "from"), (3, "to")]
+    assert "same place on the roads" in caught.value.problems[3].message
     assert "unknown point 'NOPE'" in caught.value.problems[0].message
     assert "no road within 50 m" in caught.value.problems[1].message
     assert "from the nearest road node" in caught.value.problems[2].message
