@@ -397,8 +397,7 @@ class _Lookup:
                 return frozenset()
             lonlat = found
         if self._edge_tree is None:
-            self._edges, self._lines = edge_lines(self.net.graph, self.crs)
-            self._edge_tree = STRtree(self._lines)
+            self._edges, self._lines, self._edge_tree = _road_lines(self.net, self.crs)
         assert self._edges is not None
         centre = self._xy(*lonlat)
         hits = self._edge_tree.query(centre, predicate="dwithin", distance=c.radius_m)
@@ -418,23 +417,48 @@ class _Lookup:
         return frozenset(self._edges[int(h)] for h in np.sort(hits))
 
 
+#: Per open network (by fingerprint): its edges' lines and their tree, and its topology.
+_LINES: dict[str, tuple[list[Edge], Any, STRtree]] = {}
+_TOPOLOGY: dict[str, tuple[dict[Any, int], Any, Any, dict[Edge, int]]] = {}
+_KEEP = 2  # networks remembered (a server has one county)
+
+
+def _road_lines(net: RoadNetwork, crs: str) -> tuple[list[Edge], Any, STRtree]:
+    """Every edge, its line in UTM metres and an STRtree of them (cached per network)."""
+    key = f"{net.fingerprint()}|{crs}"
+    if key not in _LINES:
+        edges, lines = edge_lines(net.graph, crs)
+        while len(_LINES) >= _KEEP:
+            _LINES.pop(next(iter(_LINES)))
+        _LINES[key] = (edges, lines, STRtree(lines))
+    return _LINES[key]
+
+
+def _topology(net: RoadNetwork) -> tuple[dict[Any, int], Any, Any, dict[Edge, int]]:
+    """Node index, edge tails and heads (node indices) and edge rows (cached per network)."""
+    key = net.fingerprint()
+    if key not in _TOPOLOGY:
+        at = {n: i for i, n in enumerate(net.graph.nodes)}
+        edges = list(net.graph.edges(keys=True))
+        u = np.array([at[e[0]] for e in edges], dtype=np.int64)
+        v = np.array([at[e[1]] for e in edges], dtype=np.int64)
+        while len(_TOPOLOGY) >= _KEEP:
+            _TOPOLOGY.pop(next(iter(_TOPOLOGY)))
+        _TOPOLOGY[key] = (at, u, v, {e: i for i, e in enumerate(edges)})
+    return _TOPOLOGY[key]
+
+
 def _cut_off(
     net: RoadNetwork, hub: int, closed_sets: Sequence[frozenset[Edge]], keys: Sequence[Any]
 ) -> dict[Any, set[int]]:
     """For each set of closed edges: the point indices with no open road from or to the hub."""
-    graph = net.graph
-    node_ids = list(graph.nodes)
-    at = {n: i for i, n in enumerate(node_ids)}
-    edges = list(graph.edges(keys=True))
-    u = np.array([at[e[0]] for e in edges], dtype=np.int64)
-    v = np.array([at[e[1]] for e in edges], dtype=np.int64)
-    position = {e: i for i, e in enumerate(edges)}
-    n = len(node_ids)
+    at, u, v, position = _topology(net)
+    n = len(at)
     start = at[net.point_nodes[hub]]
     point_rows = np.array([at[x] for x in net.point_nodes], dtype=np.int64)
     out: dict[Any, set[int]] = {}
     for key, closed in zip(keys, closed_sets, strict=True):
-        keep = np.ones(len(edges), dtype=bool)
+        keep = np.ones(len(u), dtype=bool)
         keep[[position[e] for e in closed]] = False
         ones = np.ones(int(keep.sum()), dtype=np.int8)
         forward = csr_matrix((ones, (u[keep], v[keep])), shape=(n, n))

@@ -30,7 +30,7 @@ from geodata.network import RoadNetwork
 
 _CACHE_FORMAT = "travel-matrix-v2"
 _MEMORY_ENTRIES = 16
-_ROUTING_ENTRIES = 4
+_ROUTING_ENTRIES = 8  # open and closed networks, a few profiles each
 _CHUNK_CELLS = 4_000_000  # sources x nodes per Dijkstra batch, bounds memory on large graphs
 _MIN_EDGE_S = 1e-6  # zero-length edges still count as edges in the CSR matrix
 #: Speed (km/h, before the profile's factor and cap) on the access from a point to the road
@@ -87,12 +87,14 @@ class _Routing:
 
 _memory: OrderedDict[str, TravelMatrix] = OrderedDict()
 _routings: OrderedDict[str, _Routing] = OrderedDict()
+_edge_arrays: OrderedDict[str, _Edges] = OrderedDict()
 
 
 def clear_memory_cache() -> None:
     """Forget in-memory matrices and routing tables (the disk cache is left alone)."""
     _memory.clear()
     _routings.clear()
+    _edge_arrays.clear()
 
 
 def travel_matrix(net: RoadNetwork, profile: TravelProfile = TravelProfile()) -> TravelMatrix:
@@ -309,6 +311,14 @@ def _cover(hit: npt.NDArray[np.bool_]) -> Recompute:
     return Recompute(sorted(rows), sorted(columns))
 
 
+def full_matrix(net: RoadNetwork, profile: TravelProfile = TravelProfile()) -> TravelMatrix:
+    """Every row computed from scratch, uncached, UNREACHABLE where there is no path: what
+    `travel_matrix` of a network with closed edges saves (benchmarks, tests)."""
+    rows = np.arange(len(net.points))
+    seconds, metres = _rows(net, _build_routing(net, profile), rows)
+    return _with_access(net, profile, rows, seconds, metres)
+
+
 def _closed_matrix(net: RoadNetwork, profile: TravelProfile) -> TravelMatrix:
     """The open network's matrix with the rows and columns closed edges may change
     recomputed."""
@@ -379,10 +389,28 @@ def _routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
     return routing
 
 
-def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
-    """CSR of edge times (s) = length / min(speed x factor, cap), fastest parallel edge kept;
-    closed edges left out."""
-    graph = net.graph
+@dataclass(frozen=True)
+class _Edges:
+    """A graph's edges as arrays (node indices, metres, km/h), read once per open network."""
+
+    node_ids: list[Any]
+    index: dict[Any, int]
+    u: npt.NDArray[np.int64]
+    v: npt.NDArray[np.int64]
+    length: npt.NDArray[np.float64]
+    speed: npt.NDArray[np.float64]
+    keys: list[Any]
+    position: dict[tuple[Any, Any, Any], int]  # (u, v, key) -> row
+
+
+def _edges(net: RoadNetwork) -> _Edges:
+    """The edge arrays of the open network under `net` (cached: closures share them)."""
+    base = net.base or net
+    key = base.fingerprint()
+    if key in _edge_arrays:
+        _edge_arrays.move_to_end(key)
+        return _edge_arrays[key]
+    graph = base.graph
     node_ids = list(graph.nodes)
     index = {node: i for i, node in enumerate(node_ids)}
     n_edges = graph.number_of_edges()
@@ -391,19 +419,32 @@ def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
     length = np.empty(n_edges)
     speed = np.empty(n_edges)
     keys: list[Any] = []
-    closed = net.closed
-    open_edge = np.ones(n_edges, dtype=bool)
+    position: dict[tuple[Any, Any, Any], int] = {}
     for e, (a, b, k, data) in enumerate(graph.edges(keys=True, data=True)):
         u[e], v[e], length[e] = index[a], index[b], float(data["length"])
         speed[e] = _edge_speed(a, b, data)
         keys.append(k)
-        if closed and (a, b, k) in closed:
-            open_edge[e] = False
-    kph = speed * profile.speed_factor
+        position[(a, b, k)] = e
+    edges = _Edges(node_ids, index, u, v, length, speed, keys, position)
+    _edge_arrays[key] = edges
+    while len(_edge_arrays) > _ROUTING_ENTRIES:
+        _edge_arrays.popitem(last=False)
+    return edges
+
+
+def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
+    """CSR of edge times (s) = length / min(speed x factor, cap), fastest parallel edge kept;
+    closed edges left out."""
+    edges = _edges(net)
+    u, v, length = edges.u, edges.v, edges.length
+    open_edge = np.ones(len(u), dtype=bool)
+    if net.closed:
+        open_edge[[edges.position[e] for e in net.closed]] = False
+    kph = edges.speed * profile.speed_factor
     if profile.max_speed_kph is not None:
         kph = np.minimum(kph, profile.max_speed_kph)
     time = np.maximum(length / (kph / 3.6), _MIN_EDGE_S)
-    n = len(node_ids)
+    n = len(edges.node_ids)
     pair = u * n + v
     order = np.lexsort((time, pair))
     order = order[(u[order] != v[order]) & open_edge[order]]  # self-loops never help
@@ -412,13 +453,13 @@ def _build_routing(net: RoadNetwork, profile: TravelProfile) -> _Routing:
     kept = order[first]
     times = csr_matrix((time[kept], (u[kept], v[kept])), shape=(n, n))
     return _Routing(
-        node_ids=node_ids,
-        index=index,
+        node_ids=edges.node_ids,
+        index=edges.index,
         times=times,
         pair_keys=pair[kept],
         lengths=length[kept],
         edge_times=time[kept],
-        edge_keys=[keys[e] for e in kept],
+        edge_keys=[edges.keys[e] for e in kept],
     )
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from geodata.closures import ClosureError, close_roads, parse_closures, read_closures
 from geodata.county import County
-from geodata.matrix import UNREACHABLE, TravelProfile, affected, clear_memory_cache, road_path
+from geodata.matrix import UNREACHABLE, TravelProfile, affected, road_path
+from geodata.matrix import full_matrix as recompute_all
 from geodata.matrix import travel_matrix as matrix_of
 from geodata.network import RoadNetwork, attach_points
 from geodata.roads import synthetic_network
@@ -35,18 +36,10 @@ def village_and_station(net: RoadNetwork) -> tuple[str, str]:
 
 def full_matrix(net: RoadNetwork, profile: TravelProfile) -> tuple[np.ndarray, np.ndarray]:
     """The closed network's matrix computed from scratch: the same graph with the closed edges
-    removed, on an open network of its own."""
+    removed, as an open network of its own."""
     graph = net.graph.copy()
     graph.remove_edges_from(net.closed)
-    clear_memory_cache()
-    # the points sit on the same nodes: attach again keeps them (no edge is split twice)
-    again = RoadNetwork(graph, net.points, net.point_nodes, net.snap_m)
-    from geodata import matrix
-
-    routing = matrix._routing(again, profile)
-    rows = np.arange(len(again.points))
-    seconds, metres = matrix._rows(again, routing, rows)
-    full = matrix._with_access(again, profile, rows, seconds, metres)
+    full = recompute_all(RoadNetwork(graph, net.points, net.point_nodes, net.snap_m), profile)
     return full.duration_s, full.distance_m
 
 
