@@ -89,7 +89,12 @@ def test_replan_events_are_a_discriminated_union(doc: dict[str, Any]) -> None:
     request = resolve(doc, {"$ref": "#/components/schemas/ReplanRequest"})
     items = request["properties"]["events"]["items"]
     assert items["discriminator"]["propertyName"] == "type"
-    assert set(items["discriminator"]["mapping"]) == {"breakdown", "late_parcels", "point_closed"}
+    assert set(items["discriminator"]["mapping"]) == {
+        "breakdown",
+        "late_parcels",
+        "point_closed",
+        "road_closed",
+    }
     assert request["properties"]["events"]["maxItems"] == 100
 
 
