@@ -255,7 +255,7 @@ def plan_day(
     base = fleet or ws.fleet
     started = time.perf_counter()
     ws = ws.with_closures(closures)
-    closures_s = round(time.perf_counter() - started, 3)
+    closures_s = ws.closing_s + ws.matrices(base) if ws.closed is not None else 0.0
     carried: list[Parcel] = []
     at_station: dict[str, str] = {}
     if carry_over is not None:
@@ -462,14 +462,14 @@ def _score(plan: Mapping[str, Any], fleet: Fleet) -> int:
 def closure_kpis(ws: Workspace, apply_s: float) -> dict[str, Any]:
     """What the day's road closures close and cut off (not checked by the validator):
     closures, closed road edges and metres, the points cut off, and the seconds it took to
-    close the roads (matrices are recomputed when first used)."""
+    close the roads and recompute the fleet's travel matrices around them."""
     assert ws.closed is not None
     return {
         "closures": len(ws.closures),
         "edges_closed": len(ws.network.closed),
         "closed_m": round(ws.closed.closed_m),
         "cut_off": sorted(ws.cut_off()),
-        "apply_s": apply_s,
+        "apply_s": round(apply_s, 3),
     }
 
 
@@ -579,7 +579,7 @@ def replan(
         raise EventError(
             "; ".join(f"{request_field(p)}: {p.message}" for p in exc.problems)
         ) from exc
-    closures_s = round(time.perf_counter() - started, 3)
+    closures_s = now.closing_s + now.matrices(fleet) if now.closed is not None else 0.0
     todo, cut_off = cut_off_parcels(now, todo)
     cut.resume.excluded |= cut_off_vehicles(now, fleet)
     for t in {u.parcel_id for u in cut_off}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,8 @@ class Workspace:
     origin: tuple[str, str] | None = None
     #: The road closures of the day this workspace plans around (None: every road is open).
     closed: ClosedRoads | None = None
+    #: Seconds it took to close the roads (resolve the closures, find what they cut off).
+    closing_s: float = 0.0
     _index: dict[str, int] = field(default_factory=dict)
     _matrices: dict[TravelProfile, TravelMatrix] = field(default_factory=dict)
     _open: Workspace | None = field(default=None, repr=False)
@@ -96,6 +99,7 @@ class Workspace:
         key = json.dumps([c.as_json() for c in every], sort_keys=True, ensure_ascii=False)
         base = self.open
         if key not in base._with:
+            started = time.perf_counter()
             hub = base.index(base.hub_id)
             closed = close_roads(base.network, every, hub, base.county.settings.max_access_m)
             base._with[key] = Workspace(
@@ -106,6 +110,7 @@ class Workspace:
                 network_source=base.network_source,
                 origin=base.origin,
                 closed=closed,
+                closing_s=time.perf_counter() - started,
                 _open=base,
             )
         return base._with[key]
@@ -141,6 +146,13 @@ class Workspace:
     def point(self, point_id: str) -> ServicePoint:
         """The service point `point_id`."""
         return self.county.points[self._index[point_id]]
+
+    def matrices(self, fleet: Fleet) -> float:
+        """Compute the matrices of every vehicle type of `fleet` now; the seconds it took."""
+        started = time.perf_counter()
+        for vtype in fleet.types.values():
+            self.matrix(vtype)
+        return time.perf_counter() - started
 
     def matrix(self, vtype: VehicleType) -> TravelMatrix:
         """Distances (m) and times (s) between all points for a vehicle type."""
