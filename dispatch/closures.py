@@ -8,6 +8,7 @@ so that the plan can be checked and re-planned around the same roads.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_RADIUS_M",
     "Closure",
     "ClosureError",
+    "closed_at",
     "closures_json",
     "cut_off_parcels",
     "cut_off_vehicles",
@@ -74,32 +76,70 @@ def closures_json(closures: Sequence[Closure]) -> list[dict[str, Any]]:
 
 
 def plan_closures(plan: Mapping[str, Any]) -> list[Closure]:
-    """The day's closures a plan was made around (its `closures`); ClosureError naming
-    `closures[i].field` of a malformed one."""
+    """Every closure a plan was made around: its `closures` (the day's, and those of earlier
+    versions' events, with `since_s`) and its own `road_closed` events (since the plan was cut,
+    `replanned_at_s`). ClosureError naming `closures[i].field` or `events[i].field`."""
     records = plan.get("closures") or []
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ClosureError([Problem("closures", 0, "closures", "must be a list of objects")])
-    return parse_closures(records, "closures")
+    problems: list[Problem] = []
+    out: list[Closure] = []
+    for k, rec in enumerate(records):
+        since = rec.get("since_s")
+        if since is not None and (
+            not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= 86_400
+        ):
+            problems.append(Problem("closures", k, "since_s", "must be seconds since midnight"))
+            continue
+        try:
+            (closure,) = parse_closures(
+                [{key: v for key, v in rec.items() if key != "since_s"}], "closures", k
+            )
+        except ClosureError as exc:
+            problems += exc.problems
+            continue
+        out.append(dataclasses.replace(closure, since_s=since))
+    events = plan.get("events") or []
+    try:
+        cut = plan.get("replanned_at_s")
+        out += event_closures(
+            events if isinstance(events, list) else [], cut if isinstance(cut, int) else 0
+        )
+    except ClosureError as exc:
+        problems += exc.problems
+    if problems:
+        raise ClosureError(problems)
+    return out
 
 
-def event_closures(events: Sequence[Mapping[str, Any]]) -> list[Closure]:
-    """The closures of `road_closed` events, each numbered by its index in `events`.
+def event_closures(events: Sequence[Mapping[str, Any]], since_s: int) -> list[Closure]:
+    """The closures of `road_closed` events (closed since `since_s`, the time the plan is
+    cut), each numbered by its index in `events`.
 
     ClosureError naming `events[k].field` of a malformed one.
     """
     out: list[Closure] = []
     problems: list[Problem] = []
     for k, e in enumerate(events):
-        if e.get("type") != "road_closed":
+        if not isinstance(e, Mapping) or e.get("type") != "road_closed":
             continue
         record = {key: value for key, value in e.items() if key in FIELDS}
         try:
-            out += parse_closures([record], "events", first_row=k)
+            out += [
+                dataclasses.replace(c, since_s=since_s)
+                for c in parse_closures([record], "events", first_row=k)
+            ]
         except ClosureError as exc:
             problems += exc.problems
     if problems:
         raise ClosureError(problems)
     return out
+
+
+def closed_at(closures: Sequence[Closure], departure_s: int) -> list[Closure]:
+    """The closures a route that left its depot at `departure_s` was planned around: those of
+    the whole day and those closed before it left."""
+    return [c for c in closures if c.since_s is None or departure_s > c.since_s]
 
 
 def request_field(problem: Problem) -> str:

@@ -101,7 +101,7 @@ def cut_plan(
             cut.closed[str(pid)] = str(e.get("reason") or "closed by the dispatcher")
     cut.resume.excluded = set(broken)
     try:
-        cut.closures = event_closures(events)
+        cut.closures = event_closures(events, at)
     except ClosureError as exc:
         raise EventError(
             "; ".join(f"{request_field(p)}: {p.message}" for p in exc.problems)

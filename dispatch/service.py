@@ -14,10 +14,10 @@ from typing import Any
 from dispatch.closures import (
     Closure,
     ClosureError,
+    closed_at,
     closures_json,
     cut_off_parcels,
     cut_off_vehicles,
-    event_closures,
     plan_closures,
     request_field,
 )
@@ -106,12 +106,24 @@ def plan_inputs(
     fleet: Fleet,
     parcels: Sequence[Parcel],
     started_at: Mapping[str, str] | None = None,
-    before_replan: Workspace | None = None,
 ) -> PlanInputs:
     """What the independent plan validator checks a plan against; `started_at` names the
-    station where each parcel carried in from an earlier day waits. Travel is on `ws`'s roads
-    (around its closures); `before_replan` has the roads before a re-plan's closures."""
+    station where each parcel carried in from an earlier day waits. Travel is on `ws`'s roads,
+    around its closures; a route that left its depot before a closure's `since_s` is checked
+    on the roads without it."""
     today = _roads(ws, fleet)
+    timed = any(c.since_s is not None for c in ws.closures)
+    roads: dict[tuple[int, ...], Roads] = {}
+
+    def roads_at(departure_s: int) -> Roads:
+        applied = closed_at(ws.closures, departure_s)
+        key = tuple(i for i, c in enumerate(ws.closures) if c in applied)
+        if key not in roads:
+            roads[key] = (
+                today if len(key) == len(ws.closures) else _roads(_with(ws, applied), fleet)
+            )
+        return roads[key]
+
     return PlanInputs(
         parcels=parcels,
         fleet=fleet,
@@ -120,23 +132,21 @@ def plan_inputs(
         travel_m=today.travel_m,
         started_at=dict(started_at or {}),
         open_roads=_roads(ws.open, fleet) if ws.closed is not None else None,
-        before_replan=(
-            _roads(before_replan, fleet)
-            if before_replan is not None and before_replan is not ws
-            else None
-        ),
+        roads_at=roads_at if timed else None,
     )
+
+
+def _with(ws: Workspace, closures: Sequence[Closure]) -> Workspace:
+    """The county's roads with exactly `closures` closed."""
+    return ws.open.with_closures(closures)
 
 
 def roads_of_plan(
     ws: Workspace, plan: Mapping[str, Any], extra: Sequence[Closure] = ()
-) -> tuple[Workspace, Workspace]:
-    """The roads a plan was made on: (before its re-plan's road_closed events, today's), with
-    the day's closures it records and `extra` ones. ClosureError naming the closure's field."""
-    events = plan.get("events") or []
-    day = ws.open.with_closures([*plan_closures(plan), *extra])
-    now = day.with_closures(event_closures(events if isinstance(events, list) else []))
-    return day, now
+) -> Workspace:
+    """The roads a plan was made on: around every closure it records (`closures`, `road_closed`
+    events) and `extra` ones. ClosureError naming the closure's field."""
+    return ws.open.with_closures([*plan_closures(plan), *extra])
 
 
 def check_closures(
@@ -177,11 +187,10 @@ def check_plan_file(
     """
     carried, at_station = carried_parcels(ws, previous) if previous else ([], {})
     try:
-        day, now = roads_of_plan(ws, plan, closures)
+        now = roads_of_plan(ws, plan, closures)
     except ClosureError as exc:
         return [f"{p.file}[{p.row}].{p.field} [closure]: {p.message}" for p in exc.problems]
-    inputs = plan_inputs(now, fleet, [*parcels, *carried], at_station, before_replan=day)
-    return validate_plan(plan, inputs)
+    return validate_plan(plan, plan_inputs(now, fleet, [*parcels, *carried], at_station))
 
 
 def carried_parcels(
@@ -573,8 +582,8 @@ def replan(
     started = time.perf_counter()
     cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
     try:
-        day_ws = ws.open.with_closures(plan_closures(plan))
-        now = day_ws.with_closures(cut.closures)
+        earlier = plan_closures(plan)  # the day's, and those of earlier versions' events
+        now = ws.open.with_closures([*earlier, *cut.closures])
     except ClosureError as exc:
         raise EventError(
             "; ".join(f"{request_field(p)}: {p.message}" for p in exc.problems)
@@ -612,14 +621,14 @@ def replan(
     new["version_of"] = plan["plan_id"]
     new["replanned_at_s"] = cut.at_s
     new["events"] = [dict(e) for e in events]
-    if day_ws.closed is not None:
-        new["closures"] = closures_json(day_ws.closures)
+    if earlier:
+        new["closures"] = closures_json(earlier)
     if now.closed is not None:
         new["kpis"]["closures"] = closure_kpis(now, closures_s)
     started_at = {
         c["parcel_id"]: c["at"] for c in carried_in if ws.point(c["at"]).kind == "station"
     }
-    check_plan(new, plan_inputs(now, fleet, parcels, started_at, before_replan=day_ws))
+    check_plan(new, plan_inputs(now, fleet, parcels, started_at))
     return new
 
 

@@ -32,6 +32,10 @@ __all__ = [
 ]
 
 
+#: Closure sets whose workspaces (roads, matrices) are kept per county, oldest dropped first.
+_CLOSED_KEPT = 8
+
+
 def profile_of(vtype: VehicleType) -> TravelProfile:
     """The travel profile (speed factor and cap) of a vehicle type."""
     return TravelProfile(speed_factor=vtype.speed_factor, max_speed_kph=vtype.max_speed_kph)
@@ -99,6 +103,8 @@ class Workspace:
         key = json.dumps([c.as_json() for c in every], sort_keys=True, ensure_ascii=False)
         base = self.open
         if key not in base._with:
+            while len(base._with) >= _CLOSED_KEPT:
+                base._with.pop(next(iter(base._with)))
             started = time.perf_counter()
             hub = base.index(base.hub_id)
             closed = close_roads(base.network, every, hub, base.county.settings.max_access_m)

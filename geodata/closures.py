@@ -73,6 +73,9 @@ class Closure:
     end: str | None = None
     near: str | None = None
     radius_m: float | None = None
+    #: Closed since this time (s since midnight) by a re-planning event: routes that left
+    #: their depot by then drove on the roads without it. None: closed all day.
+    since_s: int | None = None
 
     @property
     def is_road(self) -> bool:
@@ -80,10 +83,15 @@ class Closure:
         return self.near is None
 
     def as_json(self) -> dict[str, Any]:
-        """The closure as a JSON object (the keys of FIELDS that apply)."""
-        if self.is_road:
-            return {"from": self.start, "to": self.end, "label": self.label}
-        return {"near": self.near, "radius_m": self.radius_m, "label": self.label}
+        """The closure as a JSON object (the keys of FIELDS that apply, and `since_s`)."""
+        out: dict[str, Any] = (
+            {"from": self.start, "to": self.end, "label": self.label}
+            if self.is_road
+            else {"near": self.near, "radius_m": self.radius_m, "label": self.label}
+        )
+        if self.since_s is not None:
+            out["since_s"] = self.since_s
+        return out
 
     def describe(self) -> str:
         """A short sentence: the label and what is closed."""

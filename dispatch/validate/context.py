@@ -38,9 +38,9 @@ class PlanInputs:
     `started_at` maps parcels carried in from an earlier day that wait at a station to that
     station (the earlier plan's `carry_over`). `travel_s`/`travel_m` are the roads as they are
     today, around every closure; with road closures, `open_roads` are the roads without any
-    (to name a route that goes over a closed road), and for a re-plan whose events close roads,
-    `before_replan` are the roads the routes already on their way when it was cut had (None:
-    the same as today's).
+    (to name a route that goes over a closed road), and `roads_at` gives the roads of a route
+    that left its depot at a time (s), for a re-plan whose events closed roads after some
+    routes had left (None: today's roads for every route).
     """
 
     parcels: Sequence[Parcel]
@@ -50,7 +50,7 @@ class PlanInputs:
     travel_m: Travel
     started_at: Mapping[str, str] = field(default_factory=dict)
     open_roads: Roads | None = None
-    before_replan: Roads | None = None
+    roads_at: Callable[[int], Roads] | None = None
 
 
 def where(route: Mapping[str, Any], i: int | None = None) -> str:
@@ -84,7 +84,6 @@ class Context:
         self.events = list(self.plan.get("events", []))
         self.direct = self.plan["mode"] == "direct"
         self.today = Roads(self.inputs.travel_s, self.inputs.travel_m)
-        self.replanned_at_s = int(self.plan.get("replanned_at_s", 0))
         self._cut: dict[tuple[str, int], bool] = {}
 
     def fault(self, at: str, rule: str, message: str) -> None:
@@ -108,12 +107,11 @@ class Context:
         ]
 
     def roads(self, route: Mapping[str, Any]) -> Roads:
-        """The roads a route drove on: as before the re-plan's closures for a route that had
-        left when the plan was cut, else today's."""
-        before = self.inputs.before_replan
-        if before is not None and route["stops"][0]["departure_s"] <= self.replanned_at_s:
-            return before
-        return self.today
+        """The roads a route drove on: without the closures of re-planning events after it
+        left its depot, else today's."""
+        if self.inputs.roads_at is None:
+            return self.today
+        return self.inputs.roads_at(route["stops"][0]["departure_s"])
 
     def cut_off(self, point_id: str, roads: Roads) -> bool:
         """True when no open road joins the point and the hub (either way) on `roads`."""

@@ -121,6 +121,28 @@ def test_a_road_closes_mid_morning(
     assert cut & {p.tracking_no for p in parcels if p.point_id == village}
     assert service.check_plan_file(ws, new, parcels, ws.fleet) == []
 
+    # a third version, later: the morning's closure stays, closed since the second's cut
+    later_route = min(
+        (r for r in new["routes"] if r["stops"][0]["arrival_s"] > at + 1800),
+        key=lambda r: r["stops"][0]["arrival_s"],
+    )
+    events = [
+        {
+            "type": "breakdown",
+            "vehicle_id": later_route["vehicle_id"],
+            "time_s": later_route["stops"][0]["departure_s"] + 600,
+        }
+    ]
+    third = service.replan(ws, new, parcels, events, time_limit_s=2.0)
+    assert third["closures"] == [
+        *plan["closures"],
+        {"near": village, "radius_m": 250.0, "label": "塌方", "since_s": at},
+    ]
+    assert set(third["kpis"]["closures"]["cut_off"]) >= {landslide, village}
+    assert service.check_plan_file(ws, third, parcels, ws.fleet) == []
+    # the routes that left before the closure are checked on the roads they had
+    assert any(r["stops"][0]["departure_s"] <= at for r in third["routes"])
+
 
 def test_bad_closures_name_the_field(
     ws: Workspace, parcels: list[Parcel], closed_day: Plan
