@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> None:
         "label": "flood",
         "time_s": 10 * 3600,
     }
+    ws.open._with.clear()  # no closed roads or matrices left from the table above
+    clear_memory_cache()
+    for prof in profiles(ws):
+        travel_matrix(ws.network, prof)
     started = time.perf_counter()
     new = service.replan(ws, plan, parcels, [event], time_limit_s=args.time_limit / 2)
     took = time.perf_counter() - started
