@@ -574,6 +574,10 @@ def sheets(
     except service.PlanFormatError as exc:
         raise InvalidInput(str(exc)) from exc
     ws = _workspace(network, county)
+    try:  # the routes are drawn around the road closures the plan records
+        ws = service.drawn_on(ws, _read_plan(plan_file, ""))
+    except service.ClosureError as exc:
+        raise InvalidInput(f"{plan_file}: {exc}") from exc
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
     try:

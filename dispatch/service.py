@@ -55,6 +55,7 @@ __all__ = [
     "Workspace",
     "check_closures",
     "check_plan_file",
+    "drawn_on",
     "fleet_from_toml",
     "fleet_toml",
     "load_plan",
@@ -147,6 +148,16 @@ def roads_of_plan(
     """The roads a plan was made on: around every closure it records (`closures`, `road_closed`
     events) and `extra` ones. ClosureError naming the closure's field."""
     return ws.open.with_closures([*plan_closures(plan), *extra])
+
+
+def drawn_on(ws: Workspace, plan: Mapping[str, Any]) -> Workspace:
+    """The roads to draw a plan's routes on: around the closures it records (ClosureError
+    naming the field of a malformed one)."""
+    events = plan.get("events")
+    closing = isinstance(events, list) and any(
+        isinstance(e, Mapping) and e.get("type") == "road_closed" for e in events
+    )
+    return roads_of_plan(ws, plan) if plan.get("closures") or closing else ws
 
 
 def check_closures(
@@ -506,7 +517,9 @@ def write_outputs(
     driver_files: bool = False,
 ) -> list[Path]:
     """Write plan.json, routes.geojson and sheets/<route_id>.csv into `out` atomically;
-    with `driver_files` also sheets/<route_id>.pdf and sheets/<route_id>.gpx."""
+    with `driver_files` also sheets/<route_id>.pdf and sheets/<route_id>.gpx. Routes are drawn
+    around the road closures the plan records."""
+    ws = drawn_on(ws, plan)
     points = {p.point_id: p for p in ws.points}
     by_id = {p.tracking_no: p for p in parcels}
     written = write_plan_outputs(out, plan, routes_geojson(plan, ws.geometry), points, by_id)
@@ -672,6 +685,7 @@ def route_sheet_csv(
     ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
 ) -> str:
     """The route sheet of one route as CSV text (KeyError if no such route)."""
+    ws = drawn_on(ws, plan)
     return sheet_csv_text(_sources(ws, read_plan(plan), parcels).sheet(route_id))
 
 
@@ -679,6 +693,7 @@ def route_sheet_pdf(
     ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
 ) -> bytes:
     """The printable A4 route sheet in Chinese as PDF bytes (KeyError if no such route)."""
+    ws = drawn_on(ws, plan)
     from dispatch.sheet_pdf import route_sheet_pdf as pdf  # reportlab: loaded when used
 
     src = _sources(ws, read_plan(plan), parcels)
@@ -687,6 +702,7 @@ def route_sheet_pdf(
 
 def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str:
     """The route as GPX 1.1 for a phone: stops as waypoints, the road path as a track."""
+    ws = drawn_on(ws, plan)
     view = read_plan(plan)
     road = ws.geometry([s.point_id for s in view.route(route_id).stops])
     return route_gpx(view, route_id, {p.point_id: p for p in ws.points}, road)
@@ -694,6 +710,7 @@ def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str
 
 def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict[str, Any]:
     """One route as a GeoJSON FeatureCollection along the roads (KeyError if no such route)."""
+    ws = drawn_on(ws, plan)
     one = dict(plan)
     one["routes"] = [_route(plan, route_id)]
     return routes_geojson(one, ws.geometry)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from geodata.county import load_county
+from geodata.crs import great_circle_m
 from tests.api.test_cli import DAY, run
 
 VILLAGE = "500118001001"  # 中山路社区
@@ -55,6 +57,16 @@ def test_demo_plans_around_the_closures_and_validate_applies_them_again(day: Pat
     manifests = [str(m) for m in sorted((day / "manifests").glob("*.csv"))]
     r = run("validate", str(day / "plan.json"), *manifests)
     assert r.returncode == 0, r.stdout + r.stderr
+    # the map draws the routes around the closed roads: none within 300 m of the landslide
+    where = next(p for p in load_county().points if p.point_id == VILLAGE)
+    geo = json.loads((day / "routes.geojson").read_text(encoding="utf-8"))
+    lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    nearest = min(
+        great_circle_m(lon, lat, where.lon, where.lat)
+        for f in lines
+        for lon, lat in f["geometry"]["coordinates"]
+    )
+    assert nearest > 280
 
 
 def test_replan_after_a_road_closes(day: Path, tmp_path: Path) -> None:
