@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from optimizer.vroom import FALLBACK_SPEED_KMH, haversine_matrix, solve_vroom
+from optimizer.great_circle import great_circle_matrix
+from optimizer.vroom import FALLBACK_SPEED_KMH, solve_vroom
 
 # Location 0 is the depot; 1..6 are customers on a line, 100 s (1 km) apart.
 SIZE = 7
@@ -146,7 +147,7 @@ def test_coordinates_fall_back_to_straight_line_at_fixed_speed() -> None:
     answer = solve_vroom(problem, time_limit_s=0.2)
     assert answer["code"] == 0
     route = answer["routes"][0]
-    metres = haversine_matrix([tuple(depot), tuple(a), tuple(b)])  # type: ignore[list-item]
+    metres = great_circle_matrix([tuple(depot), tuple(a), tuple(b)])  # type: ignore[list-item]
     loop = metres[0, 1] + metres[1, 2] + metres[2, 0]
     assert route["distance"] == pytest.approx(loop, abs=3)
     assert route["duration"] == pytest.approx(loop / (FALLBACK_SPEED_KMH / 3.6), abs=3)
