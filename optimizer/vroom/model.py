@@ -9,6 +9,7 @@ import numpy as np
 
 from optimizer.problem import Break, IntArray, Problem, Vehicle
 from optimizer.vroom.reader import (
+    MAX_INT,
     Json,
     Locations,
     Task,
@@ -17,6 +18,9 @@ from optimizer.vroom.reader import (
     read_tasks,
     read_vehicles,
 )
+
+#: Longest time horizon (s) the model builds, far inside int64 with sums on top.
+_MAX_HORIZON_S = 2**50
 
 
 def amount_vector(values: tuple[int, ...], size: int) -> np.ndarray:
@@ -107,7 +111,13 @@ def build_model(data: Json) -> VroomModel:
                 travel_cache[veh.profile] = places.travel(veh.profile)
             dur_all, dist_all, cost_all = travel_cache[veh.profile]
             sub = np.ix_(rows, rows)
-            dur = np.rint(dur_all[sub] / veh.speed_factor).astype(np.int64)
+            scaled = dur_all[sub] / veh.speed_factor
+            if scaled.max() > MAX_INT:
+                raise VroomInputError(
+                    f"vehicle {veh.id}: travel times over speed_factor {veh.speed_factor} reach "
+                    f"{scaled.max():.4g} s, above {MAX_INT} (2**40)"
+                )
+            dur = np.rint(scaled).astype(np.int64)
             dist = None if dist_all is None else dist_all[sub].astype(np.int64)
             if cost_all is not None:
                 if veh.per_hour != 3600 or veh.per_km:
@@ -118,14 +128,20 @@ def build_model(data: Json) -> VroomModel:
             else:
                 if veh.per_km and dist is None:
                     raise VroomInputError(f"vehicle {veh.id}: per_km cost needs distances")
-                cost = veh.per_hour * dur / 3600.0
+                # in floats: an int64 product could wrap around unseen (same values otherwise)
+                cost = veh.per_hour * dur.astype(np.float64) / 3600.0
                 if dist is not None:
-                    cost = cost + veh.per_km * dist / 1000.0
+                    cost = cost + veh.per_km * dist.astype(np.float64) / 1000.0
             if free >= 0:
                 for m in (dur, cost) if dist is None else (dur, cost, dist):
                     m[free, :] = 0
                     m[:, free] = 0
             cost = cost + veh.per_task_hour * task_time[None, :] / 3600.0
+            if cost.max() > MAX_INT:
+                raise VroomInputError(
+                    f"vehicle {veh.id}: an arc costs {cost.max():.4g}, above {MAX_INT} (2**40): "
+                    "lower its costs or the matrix entries"
+                )
             classes[key] = len(durations)
             durations.append(dur)
             arc_costs.append(np.rint(cost).astype(np.int64))
@@ -141,6 +157,10 @@ def build_model(data: Json) -> VroomModel:
         + (len(node_task) + 2 * len(fleet) + 1) * (max_dur + 1)
         + sum(v.brk[3] for v in fleet if v.brk)
     )
+    if horizon > _MAX_HORIZON_S:
+        raise VroomInputError(
+            f"the day these tasks and times span ({horizon} s) is beyond the solver's reach"
+        )
 
     def amounts(values: tuple[int, ...]) -> list[int]:
         picked = [values[d] if values else 0 for d in dims]

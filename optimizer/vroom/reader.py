@@ -17,6 +17,10 @@ from optimizer.great_circle import great_circle_matrix
 Json = dict[str, Any]
 
 FALLBACK_SPEED_KMH = 50.0
+#: Largest integer VROOM input may give (ids, amounts, capacities, times, costs, matrix
+#: entries), so sums over a problem stay far inside the solver's int64. The HTTP API's
+#: contract uses the same bound (api.limits.MAX_VROOM_INT).
+MAX_INT = 2**40
 DEFAULT_PROFILE = "car"
 UNSUPPORTED_VEHICLE_KEYS = ("max_tasks", "max_travel_time", "max_distance", "steps")
 UNSUPPORTED_TASK_KEYS = ("setup_per_type", "service_per_type")
@@ -70,10 +74,16 @@ class VehicleSpec:
 
 
 def _int(value: Any, where: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    """A whole number in [minimum, MAX_INT] (JSON may write 3 as 3.0); else an input error."""
+    whole = isinstance(value, int) or (
+        isinstance(value, float) and math.isfinite(value) and value.is_integer()
+    )
+    if isinstance(value, bool) or not whole:
         raise VroomInputError(f"{where}: expected an integer, got {value!r}")
-    if int(value) < minimum:
+    if value < minimum:
         raise VroomInputError(f"{where}: must be >= {minimum}, got {value}")
+    if value > MAX_INT:
+        raise VroomInputError(f"{where}: must be <= {MAX_INT} (2**40), got {value!r}")
     return int(value)
 
 
@@ -152,6 +162,11 @@ class Locations:
             raise VroomInputError(f"{where}: matrix must be square, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.rint(arr)):
             raise VroomInputError(f"{where}: entries must be non-negative integers")
+        if np.any(arr > MAX_INT):
+            row, col = (int(k) for k in np.argwhere(arr > MAX_INT)[0])
+            raise VroomInputError(
+                f"{where}[{row}][{col}]: must be <= {MAX_INT} (2**40), got {float(arr[row, col])!r}"
+            )
         if arr.shape[0] < self.size:
             raise VroomInputError(
                 f"{where}: {arr.shape[0]} rows, but location index {self.size - 1} is used"
