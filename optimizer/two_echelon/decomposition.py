@@ -23,8 +23,6 @@ IntArray = npt.NDArray[np.int64]
 EVAL_LIMIT_S = 1.0
 #: Extra freighters a satellite may get beyond its capacity bound, when the fleet allows.
 _EXTRA_FREIGHTERS = 2
-#: Time windows span one day (s); the sub-problems have no time limits of their own.
-_DAY = 86_400
 
 
 @dataclass
@@ -146,24 +144,15 @@ class Decomposition:
         dist = self.dist[np.ix_(points, points)]
         matrix: IntArray = np.rint(dist * fleet.cost_per_dist * self.scale).astype(np.int64)
         n = len(points)
-        delivery = np.zeros((n, 2), dtype=np.int64)
-        delivery[1:, 0] = demands
+        grams = np.zeros(n, dtype=np.int64)
+        grams[1:] = demands
         fixed_int = round(fleet.fixed * self.scale)
         # more than any set of routes costs, so serving a node always pays when it fits
         penalty = int(matrix.max(initial=0)) * (n + count) + fixed_int * count + 1
         vehicle = Vehicle(
             start=0, end=0, capacity_g=fleet.capacity, capacity_ml=0, fixed_cost=fixed_int
         )
-        problem = Problem(
-            distances=[matrix],
-            durations=[np.zeros_like(matrix)],
-            delivery=delivery,
-            pickup=np.zeros((n, 2), dtype=np.int64),
-            time_windows=np.tile(np.array([0, _DAY], dtype=np.int64), (n, 1)),
-            service=np.zeros(n, dtype=np.int64),
-            vehicles=[vehicle] * count,
-            penalty=np.full(n, penalty, dtype=np.int64),
-        )
+        problem = Problem.build([matrix], [vehicle] * count, delivery=grams, penalty=penalty)
         self.solves += 1
         solution = solve(problem, params)
         if solution.status == "failed":
@@ -438,17 +427,8 @@ class Decomposition:
             for s in range(n_sat)
             for _ in range(copies)
         ]
-        delivery = np.zeros((n, 2), dtype=np.int64)
-        delivery[:, 0] = demand
-        problem = Problem(
-            distances=matrices,
-            durations=[np.zeros_like(matrices[0]) for _ in matrices],
-            delivery=delivery,
-            pickup=np.zeros((n, 2), dtype=np.int64),
-            time_windows=np.tile(np.array([0, _DAY], dtype=np.int64), (n, 1)),
-            service=np.zeros(n, dtype=np.int64),
-            vehicles=vehicles,
-            penalty=np.full(n, largest * (n + fleet) + fixed * fleet + 1, dtype=np.int64),
+        problem = Problem.build(
+            matrices, vehicles, delivery=demand, penalty=largest * (n + fleet) + fixed * fleet + 1
         )
         self.solves += 1
         solution = solve(problem, SolveParams(time_limit_s=max(0.01, limit_s)))

@@ -215,16 +215,16 @@ def build_model(data: Json) -> VroomModel:
                 lunch=lunch,
             )
         )
-    problem = Problem(
-        distances=arc_costs,
+    problem = Problem.build(
+        arc_costs,
+        vehicles,
         durations=durations,
         delivery=delivery,
         pickup=pickup,
         time_windows=windows,
         service=service,
-        vehicles=vehicles,
         penalty=penalty,
-        allowed=allowed if any(a is not None for a in allowed) else [],
+        allowed=allowed if any(a is not None for a in allowed) else None,
         pairs=pairs,
     )
     return VroomModel(problem, tasks, fleet, node_task, skipped, real_dist, custom_costs, size, t0)
