@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-#: Mean Earth radius (m).
-EARTH_RADIUS_M = 6_371_000.0
+#: Mean Earth radius (m): the IUGG mean radius that osmnx, and so geodata, also use (the
+#: leaves may not import each other, so each names it once).
+EARTH_RADIUS_M = 6_371_009.0
 
 
 def great_circle_matrix(points: list[tuple[float, float]]) -> npt.NDArray[np.float64]:

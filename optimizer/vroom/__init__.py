@@ -7,7 +7,7 @@ A VROOM client can post the same body here and read the same fields back. The ma
   (or ends) at a free node that is zero time and cost from everywhere, as in VROOM.
 * Travel: `matrices[profile].durations` (and `distances`, `costs`), or the legacy `matrix`
   (durations for every profile). With no matrix at all, locations are `[lon, lat]` and the
-  fallback is straight-line: haversine distance (m, R = 6371 km) at a fixed
+  fallback is straight-line: great-circle distance (m, `optimizer.great_circle`) at a fixed
   FALLBACK_SPEED_KMH = 50 km/h. A vehicle profile with no matrix while other profiles have
   one is a routing error (code 3): there is no routing engine to ask.
 * Cost: like VROOM, `fixed + per_hour * travel_h + per_km * distance_km + per_task_hour *
