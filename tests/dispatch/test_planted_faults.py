@@ -17,6 +17,7 @@ from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
 from dispatch.validate import PlanInputs, validate_plan
 from dispatch.workspace import Workspace
+from tests.dispatch.plan_json import plan_json
 
 DAY = dt.date(2026, 11, 28)
 Plan = dict[str, Any]
@@ -30,7 +31,7 @@ def ws() -> Workspace:
 @pytest.fixture(scope="module")
 def day(ws: Workspace) -> tuple[Plan, list[Parcel]]:
     parcels = generate_day(ws.county, n_parcels=300, seed=7, date=DAY)
-    plan = service.plan_day(ws, parcels, date=DAY, time_limit_s=3.0, mode="via_station")
+    plan = plan_json(ws, parcels, date=DAY, time_limit_s=3.0, mode="via_station")
     return plan, parcels
 
 
