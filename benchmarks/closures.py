@@ -135,13 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     new = service.replan(ws, plan, parcels, [event], time_limit_s=args.time_limit / 2)
     took, cpu = time.perf_counter() - started, time.process_time() - cpu
-    k = new["kpis"]["closures"]
+    k = new.kpis.closures
+    assert k is not None
     Console().print(
         f"Re-plan of a {args.parcels}-parcel day after a road_closed event at 10:00 "
-        f"(flood 3 km around {station.point_id}, {len(k['cut_off'])} points cut off, "
+        f"(flood 3 km around {station.point_id}, {len(k.cut_off)} points cut off, "
         f"time limit {args.time_limit / 2:.1f} s): {took:.2f} s wall ({cpu:.2f} s CPU), "
-        f"closures applied in {k['apply_s']:.3f} s wall; "
-        f"{sum(1 for u in new['unassigned'] if u['code'] == 'road_closed')} parcels road_closed"
+        f"closures applied in {k.apply_s:.3f} s wall; "
+        f"{sum(1 for u in new.unassigned if u.code == 'road_closed')} parcels road_closed"
     )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
-from dispatch.reasons import Unassigned, reason
+from dispatch.plan import ClosureRecord, Plan, Unassigned
+from dispatch.reasons import reason
 from dispatch.workspace import Workspace
 from geodata.closures import (
     FIELDS,
@@ -32,10 +33,11 @@ __all__ = [
     "Closure",
     "ClosureError",
     "closed_at",
-    "closures_json",
+    "closure_records",
     "cut_off_parcels",
     "cut_off_vehicles",
     "event_closures",
+    "has_closures",
     "plan_closures",
     "request_field",
 ]
@@ -56,7 +58,9 @@ def cut_off_parcels(
             name = ws.point(p.point_id).name
             refused.append(
                 Unassigned(
-                    p.tracking_no, "road_closed", reason("road_closed", name, cut[p.point_id])
+                    parcel_id=p.tracking_no,
+                    code="road_closed",
+                    reason=reason("road_closed", name, cut[p.point_id]),
                 )
             )
         else:
@@ -70,15 +74,36 @@ def cut_off_vehicles(ws: Workspace, fleet: Fleet) -> set[str]:
     return {v.vehicle_id for v in fleet.vehicles if v.depot in cut}
 
 
-def closures_json(closures: Sequence[Closure]) -> list[dict[str, Any]]:
-    """The closures as the plan JSON records them."""
-    return [c.as_json() for c in closures]
+def closure_records(closures: Sequence[Closure]) -> list[ClosureRecord]:
+    """The closures as the plan records them."""
+    return [ClosureRecord.model_validate(c.as_json(), strict=False) for c in closures]
 
 
-def plan_closures(plan: Mapping[str, Any]) -> list[Closure]:
+def _closure_fields(plan: Plan) -> dict[str, Any]:
+    """The parts of a typed plan that say which roads were closed, as JSON."""
+    return {
+        "closures": [c.model_dump(mode="json", by_alias=True) for c in plan.closures or []],
+        "events": [e.model_dump(mode="json", by_alias=True) for e in plan.events or []],
+        "replanned_at_s": plan.replanned_at_s,
+    }
+
+
+def has_closures(plan: Plan | Mapping[str, Any]) -> bool:
+    """True when the plan records road closures (its own or its events')."""
+    data = _closure_fields(plan) if isinstance(plan, Plan) else plan
+    events = data.get("events")
+    closing = isinstance(events, list) and any(
+        isinstance(e, Mapping) and e.get("type") == "road_closed" for e in events
+    )
+    return bool(data.get("closures")) or closing
+
+
+def plan_closures(plan: Plan | Mapping[str, Any]) -> list[Closure]:
     """Every closure a plan was made around: its `closures` (the day's, and those of earlier
     versions' events, with `since_s`) and its own `road_closed` events (since the plan was cut,
     `replanned_at_s`). ClosureError naming `closures[i].field` or `events[i].field`."""
+    if isinstance(plan, Plan):
+        plan = _closure_fields(plan)
     records = plan.get("closures") or []
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ClosureError([Problem("closures", 0, "closures", "must be a list of objects")])

@@ -14,6 +14,7 @@ from dispatch.replan import EventError
 from dispatch.validate import validate_plan
 from dispatch.workspace import Workspace
 from geodata.closures import ClosureError, parse_closures
+from tests.dispatch.plan_json import plan_json, replan_json
 
 DAY = dt.date(2026, 11, 28)
 Plan = dict[str, Any]
@@ -41,9 +42,7 @@ def closed_day(ws: Workspace, parcels: list[Parcel], landslide: str) -> Plan:
     closures = parse_closures(
         [{"near": landslide, "radius_m": 300, "label": "山体滑坡"}], "closures.toml", first_row=1
     )
-    return service.plan_day(
-        ws, parcels, date=DAY, time_limit_s=3.0, mode="via_station", closures=closures
-    )
+    return plan_json(ws, parcels, date=DAY, time_limit_s=3.0, mode="via_station", closures=closures)
 
 
 def stops_at(plan: Plan, point_id: str) -> list[str]:
@@ -74,9 +73,7 @@ def test_a_day_planned_around_a_landslide(
 def test_a_cut_off_station_idles_its_vehicles(ws: Workspace, parcels: list[Parcel]) -> None:
     station = next(p for p in ws.points if p.kind == "station" and p.point_id == "500118002")
     closures = parse_closures([{"near": station.point_id, "radius_m": 400}], "closures.csv")
-    plan = service.plan_day(
-        ws, parcels, date=DAY, time_limit_s=2.0, mode="via_station", closures=closures
-    )
+    plan = plan_json(ws, parcels, date=DAY, time_limit_s=2.0, mode="via_station", closures=closures)
     assert station.point_id in plan["kpis"]["closures"]["cut_off"]
     based = {v["vehicle_id"] for v in plan["vehicles"] if v["depot"] == station.point_id}
     assert based and not {r["vehicle_id"] for r in plan["routes"]} & based
@@ -108,7 +105,7 @@ def test_a_road_closes_mid_morning(
     events = [
         {"type": "road_closed", "near": village, "radius_m": 250, "label": "塌方", "time_s": at}
     ]
-    new = service.replan(ws, plan, parcels, events, time_limit_s=2.0)
+    new = replan_json(ws, plan, parcels, events, time_limit_s=2.0)
     assert new["version_of"] == plan["plan_id"] and new["closures"] == plan["closures"]
     assert set(new["kpis"]["closures"]["cut_off"]) >= {landslide, village}
     fresh = [r for r in new["routes"] if r["stops"][0]["departure_s"] > at]
@@ -133,7 +130,7 @@ def test_a_road_closes_mid_morning(
             "time_s": later_route["stops"][0]["departure_s"] + 600,
         }
     ]
-    third = service.replan(ws, new, parcels, events, time_limit_s=2.0)
+    third = replan_json(ws, new, parcels, events, time_limit_s=2.0)
     assert third["closures"] == [
         *plan["closures"],
         {"near": village, "radius_m": 250.0, "label": "塌方", "since_s": at},
@@ -156,14 +153,14 @@ def test_bad_closures_name_the_field(
             closures=parse_closures([{"near": "NOPE", "radius_m": 9}], "closures.toml", 1),
         )
     with pytest.raises(EventError, match=r"events\[0\]\.to: unknown point 'NOPE'"):
-        service.replan(
+        replan_json(
             ws,
             closed_day,
             parcels,
             [{"type": "road_closed", "from": ws.hub_id, "to": "NOPE", "time_s": 36000}],
         )
     with pytest.raises(EventError, match=r"events\[1\]\.radius_m: must be between 1 and"):
-        service.replan(
+        replan_json(
             ws,
             closed_day,
             parcels,
