@@ -1,10 +1,10 @@
 """Schemathesis hooks for fuzzing the live server (SCHEMATHESIS_HOOKS=benchmarks.fuzz_hooks).
 
 They make generated requests reach success as well as refusal: manifests are real CSV made
-by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events and
-KPI dates are sometimes swapped for the fixtures a test prepared (RD_FUZZ_FIXTURES, a JSON
-file: a done plan, its route, vehicle and manifests). Solver time limits are clamped to 1 s
-so that the run stays bounded.
+by the demo generator, fleets are real TOML, and path ids, plan bodies (road closures
+included), re-plan events and KPI dates are sometimes swapped for the fixtures a test prepared
+(RD_FUZZ_FIXTURES, a JSON file: a done plan, its route, vehicle and manifests). Solver time
+limits are clamped to 1 s so that the run stays bounded.
 """
 
 from __future__ import annotations
@@ -92,13 +92,18 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 1:
         body = {**body, "time_limit_s": 1}  # keeps the solver queue short
     if where == "POST /v1/plans":
-        real = {**body, "manifest_ids": f["manifest_ids"], "time_limit_s": 1}
+        # ids and places that must exist are the fixtures' (random ones are refused)
+        named = ("vehicles_off", "carry_over_plan_id", "closures")
+        real = {k: v for k, v in body.items() if k not in named}
+        closure = {"near": f["point_id"], "radius_m": 300, "label": "塌方"}
+        real.update(manifest_ids=f["manifest_ids"], time_limit_s=1, closures=[closure])
         return st.sampled_from([body, real])
     if where == "POST /v1/plans/{plan_id}/replan":
         events = [
             {"type": "breakdown", "vehicle_id": f["vehicle_id"], "time_s": f["breakdown_s"]},
             {"type": "late_parcels", "manifest_id": f["late_manifest_id"]},
             {"type": "point_closed", "point_id": f["point_id"], "reason": "修路"},
+            {"type": "road_closed", "near": f["point_id"], "radius_m": 300, "label": "塌方"},
         ]
         real = {"events": events, "time_limit_s": 1}
         return st.sampled_from([body, real])
