@@ -28,9 +28,9 @@ from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
-from dispatch.modes import MODES
+from dispatch.modes import requested_mode
 from dispatch.parcel import InputError, ManifestError, Parcel
-from dispatch.plan import InvalidRow
+from dispatch.plan import InvalidRow, RequestedMode
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.portfolio import ENGINES
@@ -134,7 +134,7 @@ class DayOptions:
     county (see `dated`)."""
 
     date: dt.date | None
-    mode: str
+    mode: RequestedMode
     time_limit: float
     fleet: Path | None
     off: tuple[str, ...]
@@ -167,14 +167,16 @@ def _day_options(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise InvalidInput(f"--date: {exc}") from exc
-    if mode not in MODES:
-        raise InvalidInput(f"--mode: must be one of {', '.join(MODES)}, not {mode!r}")
+    try:
+        chosen = requested_mode(mode)
+    except ValueError as exc:
+        raise InvalidInput(f"--mode: {exc}") from exc
     if carry_over is not None and not carry_over.is_file():
         raise InvalidInput(f"--carry-over: {carry_over}: file not found")
     if engine not in ENGINES:
         raise InvalidInput(f"--engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
     ids = tuple(v.strip() for v in (off or "").split(",") if v.strip())
-    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine)
+    return DayOptions(day, chosen, time_limit, fleet, ids, carry_over, driver_files, engine)
 
 
 def _read_plan_json(path: Path) -> dict[str, Any]:
