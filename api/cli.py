@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from rich.table import Table
 
 from api.cli_service import register as register_service
 from dispatch import service
+from dispatch.atomic import write_atomic
 from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.modes import requested_mode
@@ -461,9 +463,7 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
     if out is None:
         typer.echo(text)
     else:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(out)
+        write_atomic(out, (text + "\n").encode("utf-8"))
     if solution.get("code", 1) != 0:
         console.print(f"[red]error[/red] {file}: {solution.get('error', 'no solution')}")
         raise typer.Exit(2 if solution.get("code") == 2 else 1)
@@ -513,12 +513,11 @@ def network_points(
     placed (1 where the position was placed, not given)."""
     ws = _workspace(network, county)
     rows = service.network_points(ws)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(out)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out, text.getvalue().encode("utf-8"))
     console.print(f"Wrote {len(rows)} points to {out}")
 
 

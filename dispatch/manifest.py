@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from dispatch.atomic import write_atomic
 from dispatch.parcel import InputError, Kind, ManifestError, Parcel
 from geodata.areas import ServiceAreas
 from geodata.county import County
@@ -228,7 +229,8 @@ def write_manifest_csv(
     "mixed" (a stable third of the rows each way, chosen from the tracking number).
     `positions` gives a WGS-84 (lon, lat) per tracking number for coordinate rows (default:
     the point's own position). `encoding` e.g. "utf-8", "utf-8-sig" (Excel) or "gbk".
-    The file is encoded fully in memory first, so a failure leaves nothing half-written.
+    The file is encoded fully in memory first and replaced atomically: a failure leaves
+    nothing half-written.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -248,7 +250,7 @@ def write_manifest_csv(
                 x, y = wgs84_to_gcj02(x, y)
             place = Place(lon=f"{x:.6f}", lat=f"{y:.6f}", crs=mode)
         writer.writerow([c.write(p, place) for c in COLUMNS])
-    path.write_bytes(out.getvalue().encode(encoding))
+    write_atomic(path, out.getvalue().encode(encoding))
 
 
 def _milli(value: int) -> str:
