@@ -37,6 +37,7 @@ from api.limits import (
 )
 from dispatch.closures import MAX_CLOSURES, MAX_RADIUS_M
 from dispatch.plan import Plan
+from dispatch.plan import RequestedMode as Mode
 
 
 def no_control_chars(text: str) -> str:
@@ -63,7 +64,6 @@ Text = Annotated[
 ]
 #: ISO-8601 date-time with offset, as stored.
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
-Mode = Literal["auto", "via_station", "direct"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 TimeLimit = Annotated[
     float,
