@@ -162,6 +162,8 @@ def plan_day(
     carry_over: Mapping[str, Any] | None = None,
     engine: str = "portfolio",
     workers: int = 1,
+    solution_limit: int | None = None,
+    second_process: bool = True,
 ) -> dict[str, Any]:
     """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
 
@@ -173,7 +175,9 @@ def plan_day(
     `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes;
     `carry_over` (the previous day's plan) adds its held produce and deferred parcels.
     Legs are solved by `engine` (portfolio, ortools or pyvrp) on `workers` processes started
-    once for the day; `auto` uses one per plan, its two plans already filling two.
+    once for the day; `auto` uses one per plan, its two plans already filling two, or plans
+    them one after the other in this process without `second_process`. `solution_limit`
+    caps every leg's search (see dispatch.legs.Engines).
     """
     base = fleet or ws.fleet
     started = time.perf_counter()
@@ -201,7 +205,8 @@ def plan_day(
         {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
         for p in carried
     ]
-    request = _DayRequest(ws.origin, everything, date, base, resume, engine)
+    origin = ws.origin if second_process else None  # None: auto's two plans in this process
+    request = _DayRequest(origin, everything, date, base, resume, engine, solution_limit)
 
     def build(day: DayResult, followed: str) -> dict[str, Any]:
         return build_plan(
@@ -228,7 +233,7 @@ def plan_day(
                 time_limit_s=time_limit_s,
                 progress=progress,
                 resume=resume,
-                engines=Engines(engine, pool if workers > 1 else None),
+                engines=Engines(engine, pool if workers > 1 else None, solution_limit),
             )
         plan = build(day, mode)
     plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
@@ -251,6 +256,7 @@ class _DayRequest:
     fleet: Fleet
     resume: Resume
     engine: str
+    solution_limit: int | None = None
 
 
 def _auto(
@@ -278,7 +284,7 @@ def _auto(
         time_limit_s=time_limit_s * share,
         progress=progress,
         resume=request.resume,
-        engines=Engines(request.engine),
+        engines=Engines(request.engine, solution_limit=request.solution_limit),
     )
     try:
         direct_day = future.result() if future is not None else _direct_day(request, deadline, ws)
@@ -346,7 +352,7 @@ def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = No
         mode="direct",
         time_limit_s=max(1.0, deadline - time.time()),
         resume=request.resume,
-        engines=Engines(request.engine),
+        engines=Engines(request.engine, solution_limit=request.solution_limit),
     )
 
 
