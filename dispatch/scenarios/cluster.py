@@ -11,12 +11,10 @@ from typing import Any
 
 from distributed import Client, as_completed
 
+from dispatch.scenarios.runner import ClusterError
+
 #: Seconds to wait for the scheduler to answer.
 CONNECT_TIMEOUT_S = 15
-
-
-class ClusterError(RuntimeError):
-    """The Dask scheduler cannot be reached."""
 
 
 def run_on_cluster(
@@ -27,7 +25,7 @@ def run_on_cluster(
 ) -> None:
     """Run `jobs` on the cluster at `address`; results to `on_result` as they finish."""
     try:
-        client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
@@ -49,7 +47,7 @@ def scheduler_overhead_s(address: str, tasks: int = 200) -> float:
     run, gather), measured with `tasks` no-op tasks."""
     import time
 
-    with Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False) as client:
+    with Client(address, timeout=CONNECT_TIMEOUT_S) as client:
         client.gather(client.map(_noop, range(10), pure=False))  # warm-up
         started = time.perf_counter()
         client.gather(client.map(_noop, range(tasks), pure=False))

@@ -27,6 +27,11 @@ class Job(Protocol):
 
 J = TypeVar("J", bound=Job)
 
+
+class ClusterError(ConnectionError):
+    """The Dask scheduler cannot be reached."""
+
+
 #: Times a local job is started again after its worker process died under it.
 LOCAL_RETRIES = 1
 
