@@ -223,15 +223,15 @@ def load_scenario(path: Path, county_folder: Path | None = None) -> Scenario:
     co2 = reader.co2(tables["co2"])
     digest = hashlib.sha256(raw)
     fleet_doc, base_name = reader.fleet_base(tables["fleet"], path.parent, digest)
-    if reader.problems:
-        raise ScenarioError(reader.problems)
+    fleet_file_ok = not any(p.key == "fleet.file" for p in reader.problems)
     try:
         county = base_county(county_folder, hub)
     except CountyError as exc:
         key = "hub" if hub is not None else "county"
-        raise ScenarioError(
-            [ScenarioProblem(path.name, key, str(p)) for p in exc.problems if not p.warning]
-        ) from None
+        for p in exc.problems:
+            if not p.warning:
+                reader.bad(key, str(p))
+        raise ScenarioError(reader.problems) from None
     stations = {p.point_id: p for p in county.points if p.kind == "station"}
     names = _town_names(stations.values())
     cold = {sid for sid, p in stations.items() if p.cold_storage}
@@ -239,7 +239,9 @@ def load_scenario(path: Path, county_folder: Path | None = None) -> Scenario:
     cold |= set(reader.stations(st, "cold_rooms_add", stations, names))
     cold -= set(reader.stations(st, "cold_rooms_remove", stations, names))
     closed = tuple(reader.stations(st, "closed", stations, names))
-    fleet = reader.fleet(fleet_doc, tables["fleet"], base_name, county, cold, stations, names)
+    fleet = None
+    if fleet_file_ok:
+        fleet = reader.fleet(fleet_doc, tables["fleet"], base_name, county, cold, stations, names)
     if reader.problems or fleet is None:
         raise ScenarioError(reader.problems)
     off = [v.vehicle_id for v in fleet.vehicles if v.depot in closed]
