@@ -121,12 +121,12 @@ def dask_cluster(tmp_path: Path) -> Iterator[Cluster]:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
+        worker_args = ["--nworkers", "1", "--nthreads", "1", "--no-nanny", "--no-dashboard"]
         workers = [
             start(
-                ["worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny",
-                 "--no-dashboard", "--host", "127.0.0.1", "--name", f"w{i}"],
+                ["worker", address, *worker_args, "--host", "127.0.0.1", "--name", f"w{i}"],
                 f"worker{i}.log",
-            )  # fmt: skip
+            )
             for i in range(2)
         ]
         _wait_workers(address, 2)

@@ -20,9 +20,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_bad_scenario_file_is_refused_before_any_plan_starts(tmp_path: Path) -> None:
     good = write_scenario(tmp_path, "baseline")
-    bad = write_scenario(
-        tmp_path, "bad", mode="teleport", extra='[stations]\nclosed = ["火星镇"]'
-    )
+    bad = write_scenario(tmp_path, "bad", mode="teleport", extra='[stations]\nclosed = ["火星镇"]')
     out = tmp_path / "sweep"
     r = cli("scenarios", "run", str(good), str(bad), "--out", str(out))
     assert r.returncode == 2, r.stderr
