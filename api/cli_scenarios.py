@@ -1,4 +1,5 @@
-"""`ruraldispatch scenarios run|report`: planners' what-if sweeps from the command line."""
+"""`ruraldispatch scenarios run|report` and `plan-region`: planners' what-if sweeps and
+several counties' days, in parallel, from the command line."""
 
 from __future__ import annotations
 
@@ -134,6 +135,56 @@ def report_cmd(
     typer.echo((out / "table.md").read_text(encoding="utf-8"))
 
 
+def plan_region(
+    region: Annotated[Path, typer.Argument(help="Region file (TOML) listing the counties.")],
+    out: Annotated[Path, typer.Option(help="Output folder: <county>/plan.json, summary.*")],
+    cluster: Annotated[
+        str | None,
+        typer.Option(help="Address of a running dask.distributed scheduler (tcp://host:8786)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 2,
+) -> None:
+    """Plan the day of every county of a region in parallel; one plan each and a summary."""
+    from dispatch.region import run_region
+
+    if not region.is_file():
+        console.print(f"[red]error[/red] {region}: no such region file", highlight=False)
+        raise typer.Exit(2)
+    with Progress(
+        TextColumn("counties"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, result: object) -> None:
+            text = "" if result is None else f"{getattr(result, 'name', '')}"
+            bar.update(task, completed=done, total=total, description=text)
+
+        try:
+            outcome = run_region(region, out, workers=workers, cluster=cluster, progress=progress)
+        except ScenarioError as exc:
+            bar.stop()
+            for p in exc.problems:
+                console.print(f"[red]error[/red] {p}", highlight=False, soft_wrap=True)
+            console.print("[red]Invalid region file: nothing was planned.[/red]")
+            raise typer.Exit(2) from None
+        except (ValueError, OSError) as exc:
+            bar.stop()
+            console.print(f"[red]error[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    for r in outcome.results:
+        if r.status != "ok":
+            console.print(
+                f"[red]failed[/red] {r.name}: {r.reason}", highlight=False, soft_wrap=True
+            )
+    typer.echo((out / "summary.md").read_text(encoding="utf-8"))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `scenarios run|report` to the project's command line."""
+    """Add `scenarios run|report` and `plan-region` to the project's command line."""
     app.add_typer(scenarios_app, name="scenarios")
+    app.command("plan-region")(plan_region)

@@ -31,6 +31,7 @@ from dispatch.scenarios.figures import Figures, measure
 from dispatch.scenarios.model import Co2Factors, Demand, HubMove, apply_county, base_county
 from dispatch.service import plan_day
 from dispatch.workspace import Workspace, workspace_of
+from geodata.county_files import read_settings
 
 #: Biggest county folder shipped to workers (bytes): road files larger than this should be
 #: on the workers' disks (a later step).
@@ -39,20 +40,25 @@ MAX_COUNTY_BYTES = 256 * 2**20
 
 @dataclass(frozen=True)
 class CountySource:
-    """A county folder's files as bytes (relative path, content); none: the embedded one."""
+    """A county folder's files as bytes, by path relative to the folder ("../roads.osm.pbf"
+    for a file its county.toml names beside it); none: the embedded Yongchuan."""
 
     files: tuple[tuple[str, bytes], ...] = ()
     digest: str = "embedded"
 
     @classmethod
     def of(cls, folder: Path | None) -> CountySource:
-        """The files of `folder` (None: the embedded Yongchuan, shipped as nothing)."""
+        """The files of `folder` and those its county.toml names elsewhere (None: the embedded
+        Yongchuan, shipped as nothing). ValueError when too big to ship."""
         if folder is None:
             return cls()
+        folder = folder.resolve()
+        paths = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        settings, _ = read_settings(folder)
+        named = (settings.outline_file, settings.network_file, settings.fleet_file)
+        paths += [p.resolve() for p in named if p is not None and p.is_file()]
         files = tuple(
-            (str(p.relative_to(folder)), p.read_bytes())
-            for p in sorted(folder.rglob("*"))
-            if p.is_file()
+            (os.path.relpath(p, folder), p.read_bytes()) for p in dict.fromkeys(paths)
         )
         size = sum(len(b) for _, b in files)
         if size > MAX_COUNTY_BYTES:
@@ -71,12 +77,16 @@ class CountySource:
 
 @functools.lru_cache(maxsize=8)
 def _materialised(source: CountySource) -> Path:
+    """The files under a folder of this process, nested deep enough that "../" paths stay
+    inside it."""
+    depth = max(Path(name).parts.count("..") for name, _ in source.files)
     root = Path(tempfile.gettempdir()) / f"ruraldispatch-county-{source.digest[:16]}-{os.getpid()}"
+    folder = root.joinpath(*(["c"] * depth), "county")
     for name, data in source.files:
-        path = root / name
+        path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return root
+    return folder
 
 
 @dataclass(frozen=True)
