@@ -34,7 +34,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,6 @@ class Scenario:
     closed: tuple[str, ...]
     hub: HubMove | None
     co2: Co2Factors
-    text: str = field(repr=False, default="")
 
 
 def apply_county(county: County, cold_rooms: frozenset[str]) -> County:
@@ -170,9 +169,14 @@ def apply_county(county: County, cold_rooms: frozenset[str]) -> County:
 
 
 def base_county(folder: Path | None, hub: HubMove | None) -> County:
-    """The county of `folder` (None: the embedded Yongchuan), the hub moved to `hub`."""
+    """The county of `folder` (None: the embedded Yongchuan), the hub moved to `hub` (and
+    renamed, when the move names the new site)."""
     at = (hub.lon, hub.lat) if hub is not None else None
-    return load_county_dir(folder, at) if folder is not None else load_county(at)
+    county = load_county_dir(folder, at) if folder is not None else load_county(at)
+    if hub is None or not hub.name:
+        return county
+    points = [replace(p, name=hub.name) if p.kind == "hub" else p for p in county.points]
+    return replace(county, points=points)
 
 
 def load_scenarios(paths: Sequence[Path], county_folder: Path | None = None) -> list[Scenario]:
@@ -259,7 +263,6 @@ def load_scenario(path: Path, county_folder: Path | None = None) -> Scenario:
         closed=closed,
         hub=hub,
         co2=co2,
-        text=text,
     )
 
 
