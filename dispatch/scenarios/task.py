@@ -57,9 +57,7 @@ class CountySource:
         settings, _ = read_settings(folder)
         named = (settings.outline_file, settings.network_file, settings.fleet_file)
         paths += [p.resolve() for p in named if p is not None and p.is_file()]
-        files = tuple(
-            (os.path.relpath(p, folder), p.read_bytes()) for p in dict.fromkeys(paths)
-        )
+        files = tuple((os.path.relpath(p, folder), p.read_bytes()) for p in dict.fromkeys(paths))
         size = sum(len(b) for _, b in files)
         if size > MAX_COUNTY_BYTES:
             raise ValueError(f"{folder}: {size / 2**20:.0f} MB, more than a sweep ships")
