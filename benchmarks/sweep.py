@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dispatch.scenarios.model import load_scenarios
+from dispatch.scenarios.scenario_file import load_scenarios
 from dispatch.scenarios.store import Store
 from dispatch.scenarios.sweep import Settings, run_sweep, tasks_of
 

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatch.scenarios.model import Scenario, load_scenarios
+from dispatch.scenarios.model import Scenario
 from dispatch.scenarios.runner import run_jobs
+from dispatch.scenarios.scenario_file import load_scenarios
 from dispatch.scenarios.store import Entry, Manifest, Store
 from dispatch.scenarios.table import rows, to_csv, to_markdown
 from dispatch.scenarios.task import CountySource, PlanResult, PlanTask, execute

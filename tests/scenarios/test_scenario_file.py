@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.scenarios.model import ScenarioError, load_scenario, load_scenarios
+from dispatch.scenarios.model import ScenarioError
+from dispatch.scenarios.scenario_file import load_scenario, load_scenarios
 from tests.scenarios.conftest import write_scenario
 
 SHIPPED = Path(__file__).resolve().parents[2] / "benchmarks" / "scenarios"
