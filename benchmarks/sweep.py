@@ -69,10 +69,9 @@ def local_cluster(workers: int = 2) -> Iterator[str]:
             )
             for _ in range(workers)
         ]
-        from distributed import Client  # the benchmark may use dask directly
+        from dispatch.scenarios.cluster import wait_for_workers  # dask: loaded when used
 
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(workers, timeout=120)
+        wait_for_workers(address, workers)
         yield address
     finally:
         for p in reversed(procs):

@@ -56,3 +56,9 @@ def scheduler_overhead_s(address: str, tasks: int = 200) -> float:
 
 def _noop(x: int) -> int:
     return x
+
+
+def wait_for_workers(address: str, workers: int, timeout_s: float = 120.0) -> None:
+    """Return once `workers` workers have joined the scheduler at `address`."""
+    with Client(address, timeout=CONNECT_TIMEOUT_S) as client:
+        client.wait_for_workers(workers, timeout=timeout_s)
