@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import os
 import tempfile
 import time
@@ -227,8 +226,8 @@ def execute_county(job: CountyJob) -> CountyResult:
             second_process=False,
         )
         took = round(time.perf_counter() - started, 2)
-        text = json.dumps(plan, ensure_ascii=False, indent=1)
-        return CountyResult(job.name, "ok", kpis=dict(plan["kpis"]), plan_json=text, plan_s=took)
+        kpis = plan.kpis.model_dump(mode="json")
+        return CountyResult(job.name, "ok", kpis=kpis, plan_json=plan.json_text(1), plan_s=took)
     except Exception as exc:  # one county's failure is reported, the others go on
         return job.failed(f"{type(exc).__name__}: {exc}")
 

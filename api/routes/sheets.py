@@ -16,6 +16,7 @@ from api.manifest_store import load_parcels
 from api.routes.plans import PlanId
 from api.schemas import ID_PATTERN
 from dispatch.parcel import Parcel
+from dispatch.plan import Plan, Route
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["sheets"], responses=COMMON)
@@ -38,12 +39,12 @@ _CONTENT = {
 }
 
 
-def _route(plan: dict[str, Any], plan_id: str, route_id: str) -> dict[str, Any]:
+def _route(plan: Plan, plan_id: str, route_id: str) -> Route:
     """One route of a plan; 404 when there is no such route."""
-    route = next((r for r in plan.get("routes", []) if r.get("route_id") == route_id), None)
-    if route is None:
-        raise NotFound(f"plan {plan_id} has no route {route_id}")
-    return route
+    try:
+        return plan.route(route_id)
+    except KeyError:
+        raise NotFound(f"plan {plan_id} has no route {route_id}") from None
 
 
 def _sheet(
@@ -56,7 +57,7 @@ def _sheet(
     route = _route(plan, plan_id, route_id)
 
     def parcels() -> list[Parcel]:
-        numbers = {t for stop in route["stops"] for t in (*stop["load"], *stop["drop"])}
+        numbers = {t for stop in route.stops for t in (*stop.load, *stop.drop)}
         with reading(engine) as session:
             return load_parcels(session, job.request["manifest_ids"], numbers)
 
@@ -68,7 +69,7 @@ def _sheet(
         body = service.route_gpx_text(ws, plan, route_id).encode()
     else:
         body = json.dumps(service.route_geojson(ws, plan, route_id), ensure_ascii=False).encode()
-    return route["vehicle_id"], body
+    return route.vehicle_id, body
 
 
 def _only_own_vehicle(principal: Principal, vehicle_id: str, route_id: str) -> None:

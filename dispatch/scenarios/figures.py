@@ -3,13 +3,12 @@ are made of, computed from the validated plan, its parcels and its fleet."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
+from dispatch.plan import Plan
 from dispatch.scenarios.model import Co2Factors
 
 
@@ -48,61 +47,58 @@ class Figures:
 
 
 def measure(
-    plan: Mapping[str, Any],
+    plan: Plan,
     parcels: Sequence[Parcel],
     fleet: Fleet,
     kinds: Mapping[str, str],
     co2: Co2Factors,
 ) -> Figures:
     """The figures of a validated plan; `kinds` maps point id -> hub|station|village."""
-    k = plan["kpis"]
-    date = dt.date.fromisoformat(plan["date"])
+    k = plan.kpis
     by_id = {p.tracking_no: p for p in parcels}
     hub = next(p for p, kind in kinds.items() if kind == "hub")
     s = fleet.settings
-    score = k["cost_fen"] + s.drop_penalty_fen * k["left_today"]
-    score += s.defer_penalty_fen * (k["deferred"] + k["held"])
+    score = k.cost_fen + s.drop_penalty_fen * k.left_today
+    score += s.defer_penalty_fen * (k.deferred + k.held)
     village = via = on_time = 0
     co2_kg = 0.0
-    shifts: dict[str, int] = {}
-    for r in plan["routes"]:
-        vt = fleet.types[r["vehicle_type"]]
-        co2_kg += r["distance_m"] / 1000 * co2.of(vt.name, vt.vclass)
-        for stop in r["stops"]:
-            for pid in stop["drop"]:
+    for r in plan.routes:
+        vt = fleet.types[r.vehicle_type]
+        co2_kg += r.distance_m / 1000 * co2.of(vt.name, vt.vclass)
+        for stop in r.stops:
+            for pid in stop.drop:
                 p = by_id[pid]
-                delivered = p.kind == "delivery" and p.point_id == stop["point_id"]
-                collected = p.kind == "pickup" and stop["point_id"] == hub
-                if (delivered or collected) and p.due_date <= date:
+                delivered = p.kind == "delivery" and p.point_id == stop.point_id
+                collected = p.kind == "pickup" and stop.point_id == hub
+                if (delivered or collected) and p.due_date <= plan.date:
                     on_time += 1
                 if delivered and kinds[p.point_id] == "village":
                     village += 1
-                    via += r["echelon"] == 2
-    for v in plan["vehicles"]:
-        shifts[v["vehicle_id"]] = v["shift_end_s"] - v["shift_start_s"]
-    used = {r["vehicle_id"] for r in plan["routes"]}
-    working = sum(1 for v in plan["vehicles"] if v["available"])
+                    via += r.echelon == 2
+    shifts = {v.vehicle_id: v.shift_end_s - v.shift_start_s for v in plan.vehicles}
+    used = {r.vehicle_id for r in plan.routes}
+    working = sum(1 for v in plan.vehicles if v.available)
     used_shift_s = sum(shifts[v] for v in used)
-    due = sum(1 for p in parcels if p.due_date <= date)
+    due = sum(1 for p in parcels if p.due_date <= plan.date)
     return Figures(
         parcels=len(parcels),
-        mode=str(plan["mode"]),
-        cost_yuan=k["cost_fen"] / 100,
+        mode=str(plan.mode),
+        cost_yuan=k.cost_fen / 100,
         score_yuan=score / 100,
-        cost_per_parcel_yuan=k["cost_per_parcel_fen"] / 100,
-        km=k["distance_m"] / 1000,
-        km_hub=k["echelon_1"]["distance_m"] / 1000,
-        km_station=k["echelon_2"]["distance_m"] / 1000,
-        vehicle_hours=k["duration_s"] / 3600,
+        cost_per_parcel_yuan=k.cost_per_parcel_fen / 100,
+        km=k.distance_m / 1000,
+        km_hub=k.echelon_1.distance_m / 1000,
+        km_station=k.echelon_2.distance_m / 1000,
+        vehicle_hours=k.duration_s / 3600,
         vehicles_used=len(used),
         vehicles_working=working,
         vehicle_use=len(used) / working if working else 0.0,
-        time_use=k["duration_s"] / used_shift_s if used_shift_s else 0.0,
+        time_use=k.duration_s / used_shift_s if used_shift_s else 0.0,
         via_share=via / village if village else 0.0,
-        left_behind=int(k["left_today"]),
-        deferred=int(k["deferred"]),
-        held=int(k["held"]),
-        produce_collected=int(k["picked_up"]),
+        left_behind=k.left_today,
+        deferred=k.deferred,
+        held=k.held,
+        produce_collected=k.picked_up,
         on_time_share=on_time / due if due else 1.0,
         co2_kg=co2_kg,
     )

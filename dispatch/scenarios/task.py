@@ -185,16 +185,17 @@ def _plan(task: PlanTask) -> PlanResult:
     plan_s = time.perf_counter() - started
     kinds = {p.point_id: p.kind for p in ws.points}
     figures = measure(plan, parcels, task.fleet, kinds, task.co2)
-    plan.pop("plan_id", None)  # random: the same task plans the same plan
-    plan["kpis"].pop("solve_time_s", None)
-    data = json.dumps(plan, ensure_ascii=False, sort_keys=True).encode()
+    data = plan.to_json()
+    data.pop("plan_id", None)  # random: the same task plans the same plan
+    data["kpis"].pop("solve_time_s", None)
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
     return PlanResult(
         task.key,
         task.scenario,
         task.seed,
         "ok",
         figures=figures,
-        plan_gz=gzip.compress(data, compresslevel=6, mtime=0),
+        plan_gz=gzip.compress(text, compresslevel=6, mtime=0),
         plan_s=round(plan_s, 3),
     )
 
