@@ -29,8 +29,9 @@ from typing import Any
 
 from dispatch.fleet import fleet_text_for_county
 from dispatch.manifest import read_manifests
-from dispatch.modes import MODES
+from dispatch.modes import MODES, requested_mode
 from dispatch.parcel import ManifestError
+from dispatch.plan import RequestedMode
 from dispatch.scenarios.model import DEFAULT_TIME_LIMIT_S, ScenarioError, ScenarioProblem
 from dispatch.scenarios.runner import run_jobs
 from dispatch.scenarios.task import CountySource
@@ -54,7 +55,7 @@ class CountyJob:
     manifests: tuple[tuple[str, bytes], ...]
     fleet_text: str | None
     date: dt.date
-    mode: str
+    mode: RequestedMode
     time_limit_s: float
 
     def failed(self, reason: str) -> CountyResult:
@@ -196,7 +197,7 @@ def _county(
         manifests=manifests,
         fleet_text=fleet_text,
         date=day,
-        mode=str(mode),
+        mode=requested_mode(str(mode)),
         time_limit_s=float(limit),
     )
 

@@ -36,6 +36,7 @@ from importlib import resources
 from pathlib import Path
 
 from dispatch.fleet import Fleet
+from dispatch.plan import RequestedMode
 from geodata.county import County, load_county, load_county_dir
 
 #: The CLI's default time limit (s) for one plan, also a scenario's default.
@@ -122,7 +123,7 @@ class Scenario:
     source: str
     digest: str
     demand: Demand
-    mode: str
+    mode: RequestedMode
     time_limit_s: float
     fleet: Fleet
     cold_rooms: frozenset[str]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dispatch.modes import MODES
+from dispatch.modes import MODES, requested_mode
 from dispatch.scenarios.checks import Checks
 from dispatch.scenarios.fleet_changes import read_base, resolve_fleet
 from dispatch.scenarios.model import (
@@ -131,7 +131,7 @@ def load_scenario(path: Path, county_folder: Path | None = None) -> Scenario:
         source=path.name,
         digest=digest.hexdigest(),
         demand=demand,
-        mode=str(mode),
+        mode=requested_mode(str(mode)),
         time_limit_s=limit,
         fleet=fleet.with_off(off),
         cold_rooms=frozenset(cold),

@@ -27,6 +27,7 @@ from typing import Any
 
 from dispatch.demo import generate_day
 from dispatch.fleet import Fleet
+from dispatch.plan import RequestedMode
 from dispatch.scenarios.figures import Figures, measure
 from dispatch.scenarios.model import Co2Factors, Demand, HubMove, apply_county, base_county
 from dispatch.service import plan_day
@@ -103,7 +104,7 @@ class PlanTask:
     cold_rooms: frozenset[str]
     fleet: Fleet
     demand: Demand
-    mode: str
+    mode: RequestedMode
     time_limit_s: float
     engine: str
     solution_limit: int | None
