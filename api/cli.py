@@ -1,5 +1,5 @@
 """The `ruraldispatch` command line: demo, plan, validate, sheets, solve, network, county,
-serve, keys.
+scenarios, serve, keys.
 
 Exit codes: 0 success, 2 invalid input (nothing written), 3 a plan that breaks the rules
 (`validate`), 1 internal error.
@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_scenarios import register as register_scenarios
 from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.atomic import write_atomic
@@ -44,6 +45,7 @@ app.add_typer(network_app, name="network")
 county_app = typer.Typer(add_completion=False, help="County folders: points, outline, roads.")
 app.add_typer(county_app, name="county")
 register_service(app)
+register_scenarios(app)
 
 console = Console(stderr=True)
 

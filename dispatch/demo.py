@@ -64,17 +64,26 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def generate_day(
-    county: County, n_parcels: int = 10_000, seed: int = 0, date: dt.date | None = None
+    county: County,
+    n_parcels: int = 10_000,
+    seed: int = 0,
+    date: dt.date | None = None,
+    *,
+    pickup_share: float = PICKUP_SHARE,
+    cold_factor: float = 1.0,
 ) -> list[Parcel]:
     """`n_parcels` parcels due on `date` (default today) or the day after; same seed, same day.
 
-    Sorted by carrier (CARRIERS order) then tracking number.
+    `pickup_share` of them are farm-produce pickups; `cold_factor` multiplies the chilled
+    shares of deliveries and pickups (planners' what-ifs). Sorted by carrier (CARRIERS order)
+    then tracking number.
     """
     day = date if date is not None else dt.date.today()
     rng = np.random.default_rng(seed)
     targets = [p for p in county.points if p.kind in ("station", "village")]
     delivery_w, pickup_w, cold_p = _point_weights(targets, county, rng)
-    n_pickup = round(n_parcels * PICKUP_SHARE)
+    cold_p = np.minimum(cold_p * cold_factor, 1.0)
+    n_pickup = round(n_parcels * pickup_share)
     points = np.concatenate(
         [
             rng.choice(len(targets), n_pickup, p=pickup_w / pickup_w.sum()),
@@ -83,7 +92,9 @@ def generate_day(
     )
     is_pickup = np.arange(n_parcels) < n_pickup
     cold = np.where(
-        is_pickup, rng.random(n_parcels) < PICKUP_COLD_SHARE, rng.random(n_parcels) < cold_p[points]
+        is_pickup,
+        rng.random(n_parcels) < min(1.0, PICKUP_COLD_SHARE * cold_factor),
+        rng.random(n_parcels) < cold_p[points],
     )
     kg = _delivery_kg(rng, n_parcels)
     kg = np.where(cold, rng.lognormal(math.log(2.0), 0.5, n_parcels).clip(0.5, 8.0), kg)

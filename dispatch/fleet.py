@@ -213,15 +213,33 @@ def load_fleet_text(
     hub_id: str | None = None,
 ) -> Fleet:
     """Parse fleet TOML text (see load_fleet); `source` names it in errors."""
-    if hub_id is None:
-        hub_id = load_county().hub_id  # the hub of the embedded county's data
-    reader = _FleetReader(source)
+    return load_fleet_doc(
+        parse_fleet_toml(text, source), source, station_ids, cold_station_ids, hub_id
+    )
+
+
+def parse_fleet_toml(text: str, source: str = "fleet.toml") -> dict[str, object]:
+    """Fleet TOML text as a table, unchecked (FleetError naming `source` if not TOML)."""
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FleetError([InputError(source, 0, "toml", str(exc))]) from None
     except RecursionError:
         raise FleetError([InputError(source, 0, "toml", "nested too deeply")]) from None
+
+
+def load_fleet_doc(
+    doc: Mapping[str, object],
+    source: str = "fleet.toml",
+    station_ids: Sequence[str] = (),
+    cold_station_ids: Sequence[str] = (),
+    hub_id: str | None = None,
+) -> Fleet:
+    """A fleet from a parsed fleet TOML table (see load_fleet); FleetError naming `source`
+    and the dotted key of every problem."""
+    if hub_id is None:
+        hub_id = load_county().hub_id  # the hub of the embedded county's data
+    reader = _FleetReader(source)
     reader.unknown(doc, _TOP_KEYS, "")
     settings = reader.settings(reader.table(doc.get("settings", {}), "settings"))
     types: dict[str, VehicleType] = {}

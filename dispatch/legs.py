@@ -105,10 +105,16 @@ class LegResult:
 
 @dataclass(frozen=True)
 class Engines:
-    """How legs are solved: `engine` portfolio|ortools|pyvrp on `pool` (None: this process)."""
+    """How legs are solved: `engine` portfolio|ortools|pyvrp on `pool` (None: this process).
+
+    `solution_limit` stops every leg's search after that many solutions (OR-Tools) or
+    iterations (PyVRP): with a time limit long enough never to bind, the day no longer
+    depends on the machine's speed (planners' reproducible sweeps).
+    """
 
     engine: str = "portfolio"
     pool: EnginePool | None = None
+    solution_limit: int | None = None
 
 
 #: The portfolio in this process.

@@ -261,6 +261,8 @@ def plan_day(
     engine: str = "portfolio",
     workers: int = 1,
     closures: Sequence[Closure] = (),
+    solution_limit: int | None = None,
+    second_process: bool = True,
 ) -> Plan:
     """Plan a day and return the validated plan (PlanInvalid if validation fails).
 
@@ -272,7 +274,9 @@ def plan_day(
     `warm_start` (an earlier plan, e.g. yesterday's) seeds each vehicle's routes;
     `carry_over` (the previous day's plan) adds its held produce and deferred parcels.
     Legs are solved by `engine` (portfolio, ortools or pyvrp) on `workers` processes started
-    once for the day; `auto` uses one per plan, its two plans already filling two.
+    once for the day; `auto` uses one per plan, its two plans already filling two, or plans
+    them one after the other in this process without `second_process`. `solution_limit`
+    caps every leg's search (see dispatch.legs.Engines).
     `closures` close roads for the day (ClosureError naming a bad one): travel goes around
     them, parcels of points they cut off are unassigned (`road_closed`), vehicles based there
     idle; the plan records them (`closures`, and `kpis.closures`).
@@ -309,7 +313,10 @@ def plan_day(
         CarriedIn(parcel_id=p.tracking_no, at=at_station.get(p.tracking_no, _origin(ws, p)))
         for p in carried
     ]
-    request = _DayRequest(ws.origin, reachable, date, base, resume, engine, tuple(ws.closures))
+    origin = ws.origin if second_process else None  # None: auto's two plans in this process
+    request = _DayRequest(
+        origin, reachable, date, base, resume, engine, tuple(ws.closures), solution_limit
+    )
 
     def build(day: DayResult, followed: Mode) -> Plan:
         day.unassigned += cut_off
@@ -341,7 +348,7 @@ def plan_day(
                 time_limit_s=time_limit_s,
                 progress=progress,
                 resume=resume,
-                engines=Engines(engine, pool if workers > 1 else None),
+                engines=Engines(engine, pool if workers > 1 else None, solution_limit),
             )
         plan = build(day, mode)
     plan.kpis.solve_time_s = round(time.perf_counter() - started, 2)
@@ -365,6 +372,7 @@ class _DayRequest:
     resume: Resume
     engine: str
     closures: tuple[Closure, ...] = ()  # applied again in the second process
+    solution_limit: int | None = None
 
 
 def _auto(
@@ -392,7 +400,7 @@ def _auto(
         time_limit_s=time_limit_s * share,
         progress=progress,
         resume=request.resume,
-        engines=Engines(request.engine),
+        engines=Engines(request.engine, solution_limit=request.solution_limit),
     )
     try:
         direct_day = future.result() if future is not None else _direct_day(request, deadline, ws)
@@ -461,7 +469,7 @@ def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = No
         mode="direct",
         time_limit_s=max(1.0, deadline - time.time()),
         resume=request.resume,
-        engines=Engines(request.engine),
+        engines=Engines(request.engine, solution_limit=request.solution_limit),
     )
 
 

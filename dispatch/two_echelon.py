@@ -107,8 +107,11 @@ class _Budget:
         return max(0.2, min(left, self.total * SHARES[leg] * share))
 
 
-def _small_leg_limit(jobs: int) -> int | None:
-    return SMALL_LEG_SOLUTIONS if jobs <= SMALL_LEG_JOBS else None
+def _leg_limit(jobs: int, limit: int | None) -> int | None:
+    """Solutions a leg of `jobs` jobs may search: the smaller of the small-leg cap and `limit`
+    (None: no cap)."""
+    caps = [c for c in (SMALL_LEG_SOLUTIONS if jobs <= SMALL_LEG_JOBS else None, limit) if c]
+    return min(caps) if caps else None
 
 
 def plan_trips(
@@ -327,7 +330,7 @@ class _Day:
             echelon=echelon,
             time_limit_s=self.budget.of(leg, share),
             earliest_s=earliest_s,
-            solution_limit=_small_leg_limit(len(jobs)),
+            solution_limit=_leg_limit(len(jobs), self.engines.solution_limit),
             hints=self.resume.hints,
             engines=self.engines,
         )

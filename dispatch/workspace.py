@@ -29,6 +29,7 @@ __all__ = [
     "check_county",
     "county_of",
     "profile_of",
+    "workspace_of",
 ]
 
 
@@ -201,17 +202,23 @@ class Workspace:
 @functools.lru_cache(maxsize=4)
 def _workspace(folder: str, network: str) -> Workspace:
     county = load_county_dir(Path(folder)) if folder else load_county()
-    graph, source = county_graph(county, Path(network) if network else None)
+    ws = workspace_of(county, Path(network) if network else None)
+    ws.origin = (folder, network)
+    return ws
+
+
+def workspace_of(county: County, network: Path | None = None) -> Workspace:
+    """A workspace for a county built in memory (e.g. a what-if's changed county) on its own
+    roads or the road file `network`; its `origin` is None (not loadable elsewhere)."""
+    graph, source = county_graph(county, network)
     net = attach_points(graph, county.points, county.settings.max_access_m)
     areas = ServiceAreas(county.points, county.boundary)
-    fleet = fleet_for_county(county)
     return Workspace(
         county=county,
         network=net,
         areas=areas,
-        fleet=fleet,
+        fleet=fleet_for_county(county),
         network_source=source,
-        origin=(folder, network),
     )
 
 

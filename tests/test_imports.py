@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("geodata", "optimizer", "dispatch", "api")
-HEAVY = ("osmnx", "osmium", "reportlab", "pyvrp", "matplotlib", "dask", "openpyxl")
+HEAVY = ("osmnx", "osmium", "reportlab", "pyvrp", "matplotlib", "dask", "distributed", "openpyxl")
 
 
 def _top_level_imports(path: Path) -> set[str]:
@@ -43,6 +43,7 @@ def test_heavy_libraries_load_at_first_use_only() -> None:
     plain, owners = _modules()
     assert "api.app" in plain and "api.cli" in plain and "dispatch.service" in plain
     assert "geodata.osm" in owners  # ownership itself is import-linter's contract
+    assert {"dispatch.scenarios.cluster", "dispatch.scenarios.charts"} <= set(owners)
     code = (
         "import importlib, json, sys\n"
         f"for name in {plain!r}:\n"
