@@ -51,6 +51,7 @@ __all__ = [
     "plan_day",
     "plan_workbook",
     "read_manifest_files",
+    "read_plan",
     "read_plan_manifests",
     "replan",
     "route_geojson",

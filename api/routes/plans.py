@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -17,12 +16,12 @@ from api.auth import Dispatcher, Reader, SheetReader
 from api.db import iso_utc
 from api.deps import CachesDep, EngineDep, JobsDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
+from api.event_checks import event_problems
 from api.fleet_store import current_fleet_toml
 from api.limits import MAX_ID_CHARS
 from api.manifest_store import missing_manifests
 from api.schemas import (
     ID_PATTERN,
-    Breakdown,
     LateParcels,
     PlanAccepted,
     PlanCancelled,
@@ -30,7 +29,6 @@ from api.schemas import (
     PlanList,
     PlanReleased,
     PlanRequest,
-    PointClosed,
     ReplanEvent,
     ReplanRequest,
 )
@@ -39,7 +37,6 @@ from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON)
 
-LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 PlanId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
 _LOCATION = {
@@ -256,43 +253,12 @@ def check_events(
 ) -> list[str]:
     """Check events against the plan (422 naming the field); the late manifests' ids.
 
-    The date of an event's `time` must be the plan's; a breakdown's vehicle must be in the
-    plan's fleet; points must exist (a closed point may not be the hub); a late batch's
-    manifest must be stored.
+    See api.event_checks; besides, a late batch's manifest must be stored.
     """
-    hubs = {p.point_id for p in ws.points if p.kind == "hub"}
-    errors: list[Invalid] = []
+    errors = [Invalid.field(f, m) for f, m in event_problems(ws, events, date, vehicles)]
     late: dict[str, int] = {}
     for i, event in enumerate(events):
-        where = f"events[{i}]"
-        if event.time is not None:
-            local = event.time.astimezone(LOCAL) if event.time.tzinfo else event.time
-            if local.date() != date:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.time",
-                        f"is on {local.date().isoformat()} (local time); "
-                        f"the plan is for {date.isoformat()}",
-                    )
-                )
-        if isinstance(event, Breakdown):
-            if event.vehicle_id not in vehicles:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.vehicle_id",
-                        f"no vehicle {event.vehicle_id!r} in the plan's fleet",
-                    )
-                )
-            if event.point_id is not None and not ws.has(event.point_id):
-                errors.append(Invalid.field(f"{where}.point_id", f"no point {event.point_id!r}"))
-        elif isinstance(event, PointClosed):
-            if not ws.has(event.point_id) or event.point_id in hubs:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.point_id", f"{event.point_id!r} is not a station or village"
-                    )
-                )
-        elif isinstance(event, LateParcels):
+        if isinstance(event, LateParcels):
             late.setdefault(event.manifest_id, i)
     for manifest_id in missing_manifests(engine, late):
         errors.append(
