@@ -331,6 +331,42 @@ class RouteIndex(BaseModel):
     routes: list[RouteEntry]
 
 
+class StopChange(BaseModel):
+    """A stop added (old_arrival_s null), removed (new_arrival_s null) or re-timed."""
+
+    point_id: str
+    old_arrival_s: int | None
+    new_arrival_s: int | None
+
+
+class RouteChange(BaseModel):
+    """How one route differs from the plan it replaces (ids null where it does not exist)."""
+
+    vehicle_id: str
+    old_route_id: str | None
+    new_route_id: str | None
+    status: Literal["added", "removed", "changed", "unchanged"]
+    added: list[StopChange]
+    removed: list[StopChange]
+    retimed: list[StopChange]
+    parcels_changed: int = Field(
+        description="parcels put on, taken off, or handed over at another stop than before"
+    )
+
+
+class PlanChanges(BaseModel):
+    """What a re-plan changed per route against the plan it replaces (`version_of`), and the
+    vehicles whose drivers' sheets changed."""
+
+    old_plan_id: str
+    new_plan_id: str
+    old_released_at: IsoTime | None = Field(
+        description="when the replaced plan was released (its drivers hold its sheets)"
+    )
+    routes: list[RouteChange]
+    drivers_changed: list[str]
+
+
 class PlanCancelled(BaseModel):
     """A cancelled plan job."""
 

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api import plan_store
 from api.auth import Dispatcher, Reader, SheetReader
 from api.db import iso_utc
-from api.deps import CachesDep, EngineDep, JobsDep, WorkspaceDep
+from api.deps import Caches, CachesDep, EngineDep, JobsDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
 from api.event_checks import event_problems
 from api.fleet_store import current_fleet_toml
@@ -25,6 +25,7 @@ from api.schemas import (
     LateParcels,
     PlanAccepted,
     PlanCancelled,
+    PlanChanges,
     PlanJob,
     PlanList,
     PlanReleased,
@@ -221,6 +222,37 @@ async def release_plan(plan_id: PlanId, principal: Dispatcher, engine: EngineDep
         "released_at": iso_utc(job.released_at),
         "released_by": job.released_by,
     }
+
+
+def _changes(engine: Engine, caches: Caches, plan_id: str) -> dict[str, Any]:
+    """The changes of re-plan `plan_id` against its base (worker thread)."""
+    from dispatch.plan_changes import plan_changes
+    from dispatch.service import read_plan
+
+    job, plan = caches.done_plan(engine, plan_id)
+    if job.version_of is None:
+        raise Conflict(f"plan {plan_id} is not a re-plan: it changes no other plan")
+    base_job, base = caches.done_plan(engine, job.version_of)
+    body = plan_changes(read_plan(base), read_plan(plan)).as_json()
+    released = base_job.released_at
+    return {**body, "old_released_at": iso_utc(released) if released else None}
+
+
+@router.get(
+    "/{plan_id}/changes",
+    response_model=PlanChanges,
+    operation_id="plan_changes",
+    summary="What a re-plan changed per route, and whose sheets changed",
+    responses={**responses(NotFound, Conflict), **INVALID},
+)
+async def get_changes(
+    plan_id: PlanId, _: Reader, engine: EngineDep, caches: CachesDep
+) -> dict[str, Any]:
+    """Per route of re-plan `plan_id` against the plan it replaces: stops added, removed and
+    re-timed (arrival moved by a minute or more), parcels handed over differently; the
+    vehicles whose drivers need new sheets. 409 when the plan is not a re-plan or not done.
+    """
+    return await run_in_threadpool(_changes, engine, caches, plan_id)
 
 
 def _check_carry_over(engine: Engine, plan_id: str, date: dt.date) -> None:

@@ -22,6 +22,7 @@ ENDPOINTS = [
     ("POST", "/v1/plans/p_x/replan", ("dispatcher",)),
     ("POST", "/v1/plans/p_x/release", ("dispatcher",)),
     ("GET", "/v1/plans/p_x/routes", ALL),
+    ("GET", "/v1/plans/p_x/changes", DP),
     ("GET", "/v1/plans/p_x/routes/R001/loading.csv", ALL),
     ("GET", "/v1/plans/p_x/routes/R001/loading.pdf", ALL),
     ("GET", "/v1/plans/p_x/plan.xlsx", DP),
