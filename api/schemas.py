@@ -425,11 +425,48 @@ class TownKpi(BaseModel):
     plan_id: str
     town_id: str
     name: str
+    parcels: int = Field(description="the town's parcels of the day: deliveries and produce")
     delivered: int
-    collected: int
+    collected: int = Field(description="produce collected and brought to the hub")
+    produce_left: int = Field(
+        description="produce not brought in today: held at a station, deferred or unassigned"
+    )
     cost_fen: int
     cost_per_parcel_fen: int
-    on_time_share: float
+    on_time_share: float = Field(
+        description="share of the town's parcels planned for today (not deferred, not "
+        "unassigned); delivery on time is not measured until scans exist"
+    )
+
+
+class RoadLines(BaseModel):
+    """The county's roads to draw, each once: polylines of [lon, lat] by OSM highway class."""
+
+    classes: dict[str, list[list[tuple[float, float]]]]
+
+
+class RouteLine(BaseModel):
+    """One route along the roads: [lon, lat] pairs from its depot back to its depot."""
+
+    route_id: str
+    echelon: int
+    line: list[tuple[float, float]]
+
+
+class PlanMap(BaseModel):
+    """Every route of a plan along the roads, for a map."""
+
+    plan_id: str
+    routes: list[RouteLine]
+
+
+class Me(BaseModel):
+    """The caller's key: its role and, for a driver or station, what it is bound to."""
+
+    key_id: str
+    role: Literal["dispatcher", "planner", "driver", "station"]
+    vehicle_id: str | None
+    station_id: str | None
 
 
 class KpiReport(BaseModel):

@@ -1,0 +1,47 @@
+"""The dispatcher's page at /ui: static HTML, CSS and JavaScript shipped in the package.
+
+Nothing is loaded from outside the server: the map is SVG drawn by the page from
+/v1/network/roads, /v1/network/points and /v1/plans/{id}/map. The files hold no data; every
+figure on the page comes from /v1 with the key the user signs in with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "ui"
+_MEDIA = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "LICENSE.txt": "text/plain; charset=utf-8",
+}
+#: The page may run only its own scripts and talk only to its own server.
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+_HEADERS = {"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui")
+async def page() -> FileResponse:
+    """The dispatcher's page."""
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers=_HEADERS)
+
+
+@router.get("/ui/")
+async def page_slash() -> RedirectResponse:
+    """/ui/ is /ui."""
+    return RedirectResponse("/ui")
+
+
+@router.get("/ui/{name}")
+async def asset(name: Literal["app.js", "app.css"]) -> FileResponse:
+    """The page's script and style sheet."""
+    return FileResponse(STATIC / name, media_type=_MEDIA[name], headers=_HEADERS)
