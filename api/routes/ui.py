@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "ui"
 _MEDIA = {
@@ -21,7 +22,8 @@ _MEDIA = {
 }
 #: The page may run only its own scripts and talk only to its own server.
 _CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+    "img-src 'self' data: blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _HEADERS = {"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"}
@@ -39,6 +41,16 @@ async def page() -> FileResponse:
 async def page_slash() -> RedirectResponse:
     """/ui/ is /ui."""
     return RedirectResponse("/ui")
+
+
+@router.get("/ui/font")
+async def font() -> Response:
+    """The CJK font the sheets use (shipped in the package) as TrueType, so the page reads
+    Chinese on a machine with no Chinese font installed."""
+    from dispatch.web_font import web_font  # fontTools: loaded when the page first asks
+
+    body = await run_in_threadpool(web_font)
+    return Response(body, media_type="font/ttf", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/ui/{name}")
