@@ -439,10 +439,14 @@ class TownKpi(BaseModel):
     )
 
 
+#: [lon, lat] (WGS-84 degrees)
+Position = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class RoadLines(BaseModel):
     """The county's roads to draw, each once: polylines of [lon, lat] by OSM highway class."""
 
-    classes: dict[str, list[list[tuple[float, float]]]]
+    classes: dict[str, list[list[Position]]]
 
 
 class RouteLine(BaseModel):
@@ -450,7 +454,7 @@ class RouteLine(BaseModel):
 
     route_id: str
     echelon: int
-    line: list[tuple[float, float]]
+    line: list[Position]
 
 
 class PlanMap(BaseModel):

@@ -8,7 +8,6 @@ figure on the page comes from /v1 with the key the user signs in with.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -18,7 +17,6 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "ui"
 _MEDIA = {
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
-    "LICENSE.txt": "text/plain; charset=utf-8",
 }
 #: The page may run only its own scripts and talk only to its own server.
 _CSP = (
@@ -53,7 +51,13 @@ async def font() -> Response:
     return Response(body, media_type="font/ttf", headers={"Cache-Control": "max-age=86400"})
 
 
-@router.get("/ui/{name}")
-async def asset(name: Literal["app.js", "app.css"]) -> FileResponse:
-    """The page's script and style sheet."""
-    return FileResponse(STATIC / name, media_type=_MEDIA[name], headers=_HEADERS)
+@router.get("/ui/app.js")
+async def script() -> FileResponse:
+    """The page's script."""
+    return FileResponse(STATIC / "app.js", media_type=_MEDIA["app.js"], headers=_HEADERS)
+
+
+@router.get("/ui/app.css")
+async def style() -> FileResponse:
+    """The page's style sheet."""
+    return FileResponse(STATIC / "app.css", media_type=_MEDIA["app.css"], headers=_HEADERS)
