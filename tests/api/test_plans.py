@@ -108,6 +108,10 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         kpis = client.get("/v1/kpis", params=one_day, headers=keys.planner).json()
         towns = kpis["towns"]
         assert towns and all(t["plan_id"] == plan_id for t in towns)
+        assert sum(t["parcels"] for t in towns) == 200
+        rows = manifest_bytes(county, manifest_dir, 200, seed=11).decode("utf-8-sig")
+        pickups = sum(1 for line in rows.splitlines() if ",pickup," in line)
+        assert sum(t["collected"] + t["produce_left"] for t in towns) == pickups
         assert (
             sum(t["delivered"] + t["collected"] for t in towns)
             == plan["kpis"]["delivered"] + plan["kpis"]["picked_up"]
