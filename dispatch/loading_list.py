@@ -66,8 +66,8 @@ def loading_list(
     on_board = loaded - dropped if sheet.route.ended == "breakdown" else set()
     entries: list[LoadingEntry] = []
     for i, stop in enumerate(reversed(sheet.stops[1:])):
-        left = on_board if i == 0 else set()
-        here = sorted({t for g in stop.drop.groups for t in g.tracking_nos if t in loaded} | left)
+        stuck = on_board if i == 0 else set()
+        here = sorted({t for g in stop.drop.groups for t in g.tracking_nos if t in loaded} | stuck)
         loaded.difference_update(here)
         if here:
             entries.append(
