@@ -9,6 +9,7 @@ file holding one event, a list of events, or a whole re-plan request body `{"eve
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,14 +50,22 @@ class CliEvents:
     late_files: list[Path]
 
     def as_domain(self, late_parcels: dict[Path, list[str]]) -> list[dict[str, Any]]:
-        """The events as dispatch takes them: a late batch lists its tracking numbers."""
+        """The events as dispatch takes them and the API records them: a late batch is named
+        by the manifest id the API gives the same file, with its tracking numbers."""
         out = []
         for event in self.events:
             data = event.model_dump(mode="json", exclude_none=True)
             if isinstance(event, LateManifest):
-                data["parcels"] = late_parcels[Path(event.manifest)]
+                path = Path(data.pop("manifest"))
+                data["manifest_id"] = manifest_id_of(path.read_bytes())
+                data["parcels"] = late_parcels[path]
             out.append(data)
         return out
+
+
+def manifest_id_of(data: bytes) -> str:
+    """The id the API gives a manifest of these bytes (api.manifest_store)."""
+    return f"m_{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 def _raw(option: str) -> list[Any]:

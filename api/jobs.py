@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from sqlalchemy import select
@@ -43,6 +43,9 @@ from api import plan_store
 from api.db import ParcelRow, PlanJob, make_engine, reading, utcnow
 from api.errors import DB_OUTAGE, ONCE, database_unavailable
 from api.limits import Limits
+
+if TYPE_CHECKING:
+    from dispatch.plan import Plan
 
 log = logging.getLogger("ruraldispatch.jobs")
 
@@ -290,20 +293,19 @@ def run_job(db_url: str, plan_id: str) -> None:
     except Exception as exc:
         plan_store.fail(engine, plan_id, f"{type(exc).__name__}: {exc}")
         return
-    cost = plan.get("kpis", {}).get("cost_fen")
     plan_store.finish(
         engine,
         plan_id,
         status="done",
         progress=1.0,
-        best_cost_fen=int(cost) if cost is not None else None,
-        plan_json=json.dumps(plan, ensure_ascii=False, separators=(",", ":")),
+        best_cost_fen=plan.kpis.cost_fen,
+        plan_json=plan.json_text(),
         finished_at=utcnow(),
     )
 
 
-def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
-    """Run plan_day or replan for job `plan_id` and return the plan JSON with its ids set."""
+def _solve(engine: Engine, plan_id: str) -> Plan:
+    """Run plan_day or replan for job `plan_id` and return the plan with its ids set."""
     from api.manifest_store import load_parcels
     from dispatch import service
 
@@ -333,14 +335,14 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             raise LookupError(f"plan {version_of} has no stored result to re-plan from")
         plan = service.replan(
             ws,
-            json.loads(base_json),
+            service.read_plan(json.loads(base_json)),
             parcels,
             events,
             fleet=fleet,
             time_limit_s=float(request["time_limit_s"]),
             progress=progress,
         )
-        plan["version_of"] = version_of
+        plan.version_of = version_of
     else:
         plan = service.plan_day(
             ws,
@@ -350,10 +352,10 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             time_limit_s=float(request["time_limit_s"]),
             mode=str(request.get("mode", "auto")),
             progress=progress,
-            carry_over=json.loads(carry_over) if carry_over else None,
+            carry_over=service.read_plan(json.loads(carry_over)) if carry_over else None,
             engine=str(request.get("engine", "portfolio")),
         )
-    plan["plan_id"] = plan_id
+    plan.plan_id = plan_id
     return plan
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from dispatch.plan_view import PlanView, RouteView, StopView
+from dispatch.plan import Plan, Route, Stop
 
 #: An arrival that moved by at least this many seconds is a re-timed stop (a sheet shows
 #: minutes, so a smaller move does not change what the driver reads).
@@ -61,10 +61,10 @@ class PlanChanges:
         return asdict(self)
 
 
-def _visits(route: RouteView) -> dict[tuple[str, int], StopView]:
+def _visits(route: Route) -> dict[tuple[str, int], Stop]:
     """The route's stops keyed by (point, n-th visit of that point)."""
     seen: dict[str, int] = {}
-    out: dict[tuple[str, int], StopView] = {}
+    out: dict[tuple[str, int], Stop] = {}
     for stop in route.stops:
         n = seen.get(stop.point_id, 0)
         seen[stop.point_id] = n + 1
@@ -72,7 +72,7 @@ def _visits(route: RouteView) -> dict[tuple[str, int], StopView]:
     return out
 
 
-def _handled(route: RouteView) -> set[tuple[str, str, str]]:
+def _handled(route: Route) -> set[tuple[str, str, str]]:
     """(point, parcel, load|drop) of every handover on the route."""
     return {
         (s.point_id, pid, verb)
@@ -82,7 +82,7 @@ def _handled(route: RouteView) -> set[tuple[str, str, str]]:
     }
 
 
-def route_change(old: RouteView | None, new: RouteView | None) -> RouteChange:
+def route_change(old: Route | None, new: Route | None) -> RouteChange:
     """What changed from `old` to `new` (either may be None: a route added or dropped)."""
     either = new or old
     assert either is not None, "at least one route"
@@ -114,14 +114,12 @@ def route_change(old: RouteView | None, new: RouteView | None) -> RouteChange:
     return change
 
 
-def _pair(
-    old: Sequence[RouteView], new: Sequence[RouteView]
-) -> list[tuple[RouteView | None, RouteView | None]]:
+def _pair(old: Sequence[Route], new: Sequence[Route]) -> list[tuple[Route | None, Route | None]]:
     """Pairs of old and new routes (see the module docstring), new plan's order first."""
     left = list(old)
-    pairs: dict[str, RouteView | None] = {}  # new route id -> its old route
+    pairs: dict[str, Route | None] = {}  # new route id -> its old route
 
-    def take(match: Iterable[RouteView]) -> RouteView | None:
+    def take(match: Iterable[Route]) -> Route | None:
         found = next(iter(match), None)
         if found is not None:
             left.remove(found)
@@ -135,11 +133,11 @@ def _pair(
         for n in new:
             if n.route_id not in pairs or pairs[n.route_id] is None:
                 pairs[n.route_id] = take(o for o in left if rule(n, o))
-    out: list[tuple[RouteView | None, RouteView | None]] = [(pairs[n.route_id], n) for n in new]
+    out: list[tuple[Route | None, Route | None]] = [(pairs[n.route_id], n) for n in new]
     return out + [(o, None) for o in left]
 
 
-def plan_changes(old: PlanView, new: PlanView) -> PlanChanges:
+def plan_changes(old: Plan, new: Plan) -> PlanChanges:
     """Per route and per driver, what `new` (a re-plan) changed against `old`."""
     routes = [route_change(o, n) for o, n in _pair(old.routes, new.routes)]
     drivers = sorted({r.vehicle_id for r in routes if r.status != "unchanged"})

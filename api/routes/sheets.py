@@ -21,6 +21,7 @@ from api.routes.plans import PlanId
 from api.schemas import ID_PATTERN, PlanMap, RouteIndex
 from api.visibility import check_released, check_route, may_read_loading, may_read_route
 from dispatch.parcel import Parcel
+from dispatch.plan import Plan, Route
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["sheets"], responses=COMMON)
@@ -46,12 +47,12 @@ _CONTENT = {
 _ERRORS = {**responses(NotFound, Conflict, Forbidden), **INVALID}
 
 
-def _route(plan: dict[str, Any], plan_id: str, route_id: str) -> dict[str, Any]:
+def _route(plan: Plan, plan_id: str, route_id: str) -> Route:
     """One route of a plan; 404 when there is no such route."""
-    route = next((r for r in plan.get("routes", []) if r.get("route_id") == route_id), None)
-    if route is None:
-        raise NotFound(f"plan {plan_id} has no route {route_id}")
-    return route
+    try:
+        return plan.route(route_id)
+    except KeyError:
+        raise NotFound(f"plan {plan_id} has no route {route_id}") from None
 
 
 def _readable_route(
@@ -83,7 +84,7 @@ def _sheet(
 
     job, plan = caches.done_plan(engine, plan_id)
     route = _route(plan, plan_id, route_id)
-    numbers = {t for stop in route["stops"] for t in (*stop["load"], *stop["drop"])}
+    numbers = {t for stop in route.stops for t in (*stop.load, *stop.drop)}
     if kind == "csv":
         return service.route_sheet_csv(ws, plan, route_id, _parcels(engine, job, numbers)).encode()
     if kind == "pdf":
@@ -136,7 +137,7 @@ def _loading(
 
     job, plan = caches.done_plan(engine, plan_id)
     route = _route(plan, plan_id, route_id)
-    numbers = {t for stop in route["stops"] for t in (*stop["load"], *stop["drop"])}
+    numbers = {t for stop in route.stops for t in (*stop.load, *stop.drop)}
     made = service.route_loading_list(ws, plan, route_id, _parcels(engine, job, numbers), kind)
     return made.encode() if isinstance(made, str) else made
 
@@ -212,10 +213,9 @@ async def plan_workbook(
     return Response(body, media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
-def _loads_at_depot(route: dict[str, Any]) -> bool:
+def _loads_at_depot(route: Route) -> bool:
     """True when the trip loads parcels at its depot (it has a loading list)."""
-    stops = route.get("stops", [])
-    return bool(stops and stops[0].get("load"))
+    return bool(route.stops[0].load)
 
 
 def _index(engine: Any, caches: Caches, principal: Principal, plan_id: str) -> dict[str, Any]:
@@ -224,22 +224,22 @@ def _index(engine: Any, caches: Caches, principal: Principal, plan_id: str) -> d
     check_released(principal, job)
     base = f"/v1/plans/{plan_id}/routes"
     routes = []
-    for r in plan["routes"]:
+    for r in plan.routes:
         if not may_read_route(principal, r):
             continue
-        rid = r["route_id"]
+        rid = r.route_id
         loading = _loads_at_depot(r) and may_read_loading(principal, r)
         routes.append(
             {
                 "route_id": rid,
-                "vehicle_id": r["vehicle_id"],
-                "vehicle_type": r["vehicle_type"],
-                "echelon": r["echelon"],
-                "trip": r.get("trip"),
-                "depot": r["depot"],
-                "start_s": r["stops"][0]["departure_s"],
-                "end_s": r["stops"][-1]["arrival_s"],
-                "stops": len(r["stops"]),
+                "vehicle_id": r.vehicle_id,
+                "vehicle_type": r.vehicle_type,
+                "echelon": r.echelon,
+                "trip": r.trip,
+                "depot": r.depot,
+                "start_s": r.stops[0].departure_s,
+                "end_s": r.stops[-1].arrival_s,
+                "stops": len(r.stops),
                 "links": {
                     **{k: f"{base}/{rid}/sheet.{k}" for k in SHEETS},
                     "loading_csv": f"{base}/{rid}/loading.csv" if loading else None,

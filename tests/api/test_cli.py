@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from api.limits import MAX_VROOM_INT
 from optimizer.vroom import reader as vroom_reader
 from tests.dispatch import poppler
+from tests.dispatch.plan_json import assert_schema_valid
 
 DAY = "2026-11-28"
 HEADER = "tracking_no,carrier,kind,point_id,lon,lat,crs,weight_kg,volume_l,cold,due_date\n"
@@ -65,6 +67,7 @@ def test_demo_writes_manifests_plan_geojson_and_sheets(demo: Path) -> None:
     header = manifests[0].read_bytes().split(b"\n", 1)[0].decode("utf-8-sig", "replace")
     assert header.strip().split(",") == HEADER.strip().split(",")
     plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    assert_schema_valid(plan)
     assert plan["status"] in ("feasible", "partial", "optimal")
     assert plan["kpis"]["parcels"] == 300
     assert {r["echelon"] for r in plan["routes"]} == {1, 2}
@@ -97,6 +100,7 @@ def test_plan_on_the_demo_manifests(demo: Path, tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert_schema_valid(plan)
     assert plan["kpis"]["parcels"] == 300
     assert plan["mode"] == "direct"
     assert {r["echelon"] for r in plan["routes"]} == {1}
@@ -523,6 +527,10 @@ def test_replan_after_breakdown_late_batch_and_closed_point(demo: Path, tmp_path
     assert new["version_of"] == plan["plan_id"] and new["plan_id"] != plan["plan_id"]
     assert [e["type"] for e in new["events"]] == ["breakdown", "late_parcels", "point_closed"]
     assert new["events"][1]["parcels"] == ["LATE0001"]
+    # named as the API names the same file once uploaded
+    assert (
+        new["events"][1]["manifest_id"] == f"m_{hashlib.sha256(late.read_bytes()).hexdigest()[:16]}"
+    )
     carried = {t for route in new["routes"] for s in route["stops"] for t in s["drop"]}
     assert "LATE0001" in carried | {u["parcel_id"] for u in new["unassigned"]}
     codes = {u["code"] for u in new["unassigned"]}
