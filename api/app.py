@@ -21,7 +21,7 @@ from api.gate import Gate
 from api.jobs import JobManager
 from api.limits import Limits
 from api.migrate import migrate
-from api.routes import fleet, kpis, manifests, network, plans, sheets, vroom
+from api.routes import fleet, kpis, manifests, me, network, plans, sheets, ui, vroom
 
 
 class ServerTiming:
@@ -97,7 +97,7 @@ def create_app(
     app.state.caches = Caches()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
     errors.install(app)
-    for module in (manifests, plans, sheets, fleet, network, kpis, vroom):
+    for module in (manifests, plans, sheets, fleet, network, kpis, vroom, me, ui):
         app.include_router(module.router)
     app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)

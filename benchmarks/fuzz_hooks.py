@@ -3,8 +3,8 @@
 They make generated requests reach success as well as refusal: manifests are real CSV made
 by the demo generator, fleets are real TOML, and path ids, plan bodies (road closures
 included), re-plan events and KPI dates are sometimes swapped for the fixtures a test prepared
-(RD_FUZZ_FIXTURES, a JSON file: a done plan, its route, vehicle and manifests). Solver time
-limits are clamped to 1 s so that the run stays bounded.
+(RD_FUZZ_FIXTURES, a JSON file: a done plan, its route, vehicle and manifests, a done re-plan
+of it). Solver time limits are clamped to 1 s so that the run stays bounded.
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def flatmap_path_parameters(
 ) -> st.SearchStrategy[dict[str, Any] | None]:
     if not path_parameters:
         return st.just(path_parameters)
-    known = {"plan_id": fixtures()["plan_id"], "route_id": fixtures()["route_id"]}
+    f = fixtures()
+    # the changes of a plan exist only for a re-plan
+    plan_id = f["replan_id"] if _path(context).endswith("/changes") else f["plan_id"]
+    known = {"plan_id": plan_id, "route_id": f["route_id"]}
     real = {**path_parameters, **{k: v for k, v in known.items() if k in path_parameters}}
     return st.sampled_from([path_parameters, real])
 

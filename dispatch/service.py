@@ -27,6 +27,7 @@ from dispatch.fleet import Fleet, fleet_text_for_county, fleet_to_toml
 from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
 from dispatch.legs import Engines
+from dispatch.loading_list import loading_csv_text, loading_list
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import (
@@ -76,13 +77,17 @@ __all__ = [
     "parse_manifest_bytes",
     "parse_sheet_formats",
     "plan_day",
+    "plan_lines",
+    "plan_workbook",
     "read_closure_file",
     "read_manifest_files",
     "read_plan",
     "read_plan_manifests",
     "replan",
+    "road_lines",
     "route_geojson",
     "route_gpx_text",
+    "route_loading_list",
     "route_sheet_csv",
     "route_sheet_pdf",
     "town_kpis",
@@ -700,6 +705,39 @@ def route_sheet_pdf(ws: Workspace, plan: Plan, route_id: str, parcels: Sequence[
     return pdf(src.sheet(route_id), src.road(route_id))
 
 
+def route_loading_list(
+    ws: Workspace, plan: Plan, route_id: str, parcels: Sequence[Parcel], kind: str
+) -> str | bytes | None:
+    """The loading list of one trip for its depot's crew as `kind` "csv" (text) or "pdf"
+    (bytes); None when the trip loads nothing at its depot (KeyError if no such route)."""
+    ll = loading_list(
+        _sources(ws, plan, parcels).sheet(route_id),
+        {p.tracking_no: p for p in parcels},
+        plan.vehicle(plan.route(route_id).vehicle_id),
+    )
+    if not ll.entries:
+        return None
+    if kind == "csv":
+        return loading_csv_text(ll)
+    from dispatch.sheet_pdf import loading_list_pdf  # reportlab: loaded when used
+
+    return loading_list_pdf(ll)
+
+
+def plan_workbook(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> bytes:
+    """The XLSX workbook of a plan (summary, one sheet per route, unassigned) as bytes."""
+    import tempfile
+
+    from dispatch.workbook import write_plan_workbook  # openpyxl: loaded when used
+
+    src = _sources(ws, plan, parcels)
+    sheets = [src.sheet(r.route_id) for r in plan.routes]
+    with tempfile.TemporaryDirectory(prefix="rd-xlsx-") as tmp:
+        path = Path(tmp) / "plan.xlsx"
+        write_plan_workbook(path, plan, sheets, src.points, src.parcels)
+        return path.read_bytes()
+
+
 def route_gpx_text(ws: Workspace, plan: Plan, route_id: str) -> str:
     """The route as GPX 1.1 for a phone: stops as waypoints, the road path as a track."""
     ws = drawn_on(ws, plan)
@@ -714,10 +752,12 @@ def route_geojson(ws: Workspace, plan: Plan, route_id: str) -> dict[str, Any]:
 
 
 def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict[str, Any]]:
-    """Per town: parcels delivered and collected, cost share and per parcel, on-time share.
+    """Per town: parcels, delivered, produce collected and left behind, cost share and per
+    parcel, planned-today share.
 
-    A route's cost is shared among towns by the parcels it handles there; on time means
-    delivered or collected on the planned day (not deferred, not unassigned).
+    A route's cost is shared among towns by the parcels it handles there; planned today means
+    delivered or collected on the planned day (not deferred, not unassigned). Produce left
+    behind is the town's produce not brought to the hub today (held, deferred, unassigned).
     """
     by_id = {p.tracking_no: p for p in parcels}
     town_of = {p.point_id: p.town_id for p in ws.points}
@@ -725,11 +765,21 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
 
     def row(town: str) -> dict[str, float]:
         return stats.setdefault(
-            town, {"delivered": 0, "collected": 0, "cost_fen": 0.0, "parcels": 0, "late": 0}
+            town,
+            {
+                "delivered": 0,
+                "collected": 0,
+                "cost_fen": 0.0,
+                "parcels": 0,
+                "late": 0,
+                "produce": 0,
+            },
         )
 
     for p in parcels:
         row(town_of[p.point_id])["parcels"] += 1
+        if p.kind == "pickup":
+            row(town_of[p.point_id])["produce"] += 1
     for r in plan.routes:
         handled: dict[str, int] = {}
         for s in r.stops:
@@ -756,8 +806,10 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
             {
                 "town_id": town,
                 "name": ws.point(town).name if town in town_of else town,
+                "parcels": int(figures["parcels"]),
                 "delivered": int(figures["delivered"]),
                 "collected": int(figures["collected"]),
+                "produce_left": int(figures["produce"] - figures["collected"]),
                 "cost_fen": round(figures["cost_fen"]),
                 "cost_per_parcel_fen": round(figures["cost_fen"] / done) if done else 0,
                 "on_time_share": (
@@ -766,3 +818,24 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
             }
         )
     return out
+
+
+def road_lines(ws: Workspace) -> dict[str, list[list[tuple[float, float]]]]:
+    """The county's roads as polylines (lon, lat) by highway class, each road once."""
+    from geodata.road_lines import road_lines as lines
+
+    return lines(ws.network.graph)
+
+
+def plan_lines(ws: Workspace, plan: Plan) -> list[dict[str, Any]]:
+    """Each route of the plan along the roads: route_id, echelon, line [(lon, lat), ...]."""
+    return [
+        {
+            "route_id": r.route_id,
+            "echelon": r.echelon,
+            "line": [
+                (round(x, 5), round(y, 5)) for x, y in ws.geometry([s.point_id for s in r.stops])
+            ],
+        }
+        for r in plan.routes
+    ]

@@ -89,7 +89,7 @@ def test_replan_after_a_road_closes(day: Path, tmp_path: Path) -> None:
     )
     manifests = [str(m) for m in sorted((day / "manifests").glob("*.csv"))]
     out = tmp_path / "v2"
-    args = ["--events", str(events), "--out", str(out), "--time-limit", "3"]
+    args = ["--event", f"@{events}", "--out", str(out), "--time-limit", "3"]
     r = run("replan", str(day / "plan.json"), *manifests, *args)
     assert r.returncode == 0, r.stderr
     new = json.loads((out / "plan.json").read_text(encoding="utf-8"))
