@@ -15,13 +15,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.auth import FailedAuthLimiter
 from api.county_store import claim_county
+from api.day_store import DayFactsCache
 from api.db import default_db_url, make_engine
 from api.deps import Caches, serve_county, workspace
 from api.gate import Gate
 from api.jobs import JobManager
 from api.limits import Limits
 from api.migrate import migrate
-from api.routes import fleet, kpis, manifests, network, plans, sheets, vroom
+from api.routes import fleet, kpis, manifests, network, parcels, plans, scans, sheets, vroom
 
 
 class ServerTiming:
@@ -95,9 +96,10 @@ def create_app(
     app.state.limits = limits
     app.state.jobs = JobManager(engine, url, limits, county=county)
     app.state.caches = Caches()
+    app.state.day_facts = DayFactsCache()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
     errors.install(app)
-    for module in (manifests, plans, sheets, fleet, network, kpis, vroom):
+    for module in (manifests, plans, sheets, fleet, network, kpis, vroom, scans, parcels):
         app.include_router(module.router)
     app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)
