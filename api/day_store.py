@@ -164,3 +164,19 @@ async def day_facts_of(request: Request) -> DayFactsCache:
 
 
 DayFactsDep = Annotated[DayFactsCache, Depends(day_facts_of)]
+
+
+def next_day_carry_over(
+    engine: Engine, ws: Workspace, book: DayFactsCache, plan_id: str
+) -> dict[str, Any]:
+    """The done plan `plan_id` as the next day takes it over: its carry_over extended by the
+    failed parcels its day's scans re-attempt, and the `returns` to carriers
+    (dispatch.carry_over)."""
+    from dispatch.carry_over import with_failures
+
+    with reading(engine) as session:
+        job = session.get(PlanJob, plan_id)
+    if job is None or job.plan_json is None:
+        raise LookupError(f"plan {plan_id} has no stored result")
+    previous = json.loads(job.plan_json)
+    return book.with_actuals(engine, ws, plan_id, None, lambda a: with_failures(previous, a))

@@ -314,7 +314,11 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
         request = dict(job.request)
         parcels = load_parcels(session, request["manifest_ids"])
         carry_over = None
-        if request.get("carry_over_plan_id"):
+        if "carry_over" in request:  # held, deferred and failed, as the request was made
+            carry_over = json.dumps(
+                {"plan_id": request["carry_over_plan_id"], "carry_over": request["carry_over"]}
+            )
+        elif request.get("carry_over_plan_id"):
             earlier = session.get(PlanJob, request["carry_over_plan_id"])
             carry_over = earlier.plan_json if earlier is not None else None
         base_json = None

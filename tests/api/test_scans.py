@@ -239,7 +239,7 @@ def test_batches_are_idempotent_and_refused_per_index(db_url: str, county, day: 
 
 def test_trace_and_order_of_arrival(db_url: str, county, day: Day) -> None:
     """A loaded scan arriving after the delivered one is judged by its time."""
-    scans, truth = simulate(day, county.hub_id, fail_share=0.0, open_share=0.0)
+    scans, _ = simulate(day, county.hub_id, fail_share=0.0, open_share=0.0)
     by_parcel: dict[str, list[Scan]] = defaultdict(list)
     for s in scans:
         by_parcel[s.event["tracking_no"]].append(s)
@@ -349,7 +349,7 @@ def test_replan_mid_day_keeps_scans_on_their_parcels(db_url: str, county, day: D
                 headers=keys.header("driver", g["vehicle"]),
             )
             assert r.json()["stored"] == 1, r.text
-        for t, g in before:
+        for t, _g in before:
             trace = client.get(f"/v1/parcels/{t}", headers=keys.dispatcher).json()
             (d,) = trace["days"]
             assert [x["event"] for x in d["scans"]] == ["loaded"]
@@ -363,16 +363,74 @@ def test_replan_mid_day_keeps_scans_on_their_parcels(db_url: str, county, day: D
 
 
 def test_failures_go_to_the_next_day(db_url: str, county, day: Day, tmp_path: Path) -> None:
-    """Absent recipients and unknown addresses are carried over with their attempt count;
-    refused and damaged parcels are listed for the return run, not carried."""
+    """Absent recipients and unknown addresses are carried over with their attempt count
+    (through the same carry_over_plan_id as held produce); refused and damaged parcels are
+    listed for the return run, not carried. The next day's plan is made by a real job."""
+    from api.day_store import next_day_carry_over
+    from api.deps import workspace
+    from tests.api.test_plans import TERMINAL, wait_for
+
     scans, truth = simulate(day, county.hub_id, fail_share=0.2, open_share=0.0, seed=3)
+    retry = {t for t, (reason, _) in truth.failed.items() if reason not in ("refused", "damaged")}
+    back = {t for t, (reason, _) in truth.failed.items() if reason in ("refused", "damaged")}
+    assert retry and back
+    next_day = DAY + dt.timedelta(days=1)
+    tomorrow = plan_day(county, tmp_path, 30, seed=8, date=next_day)
     with make_client(db_url) as client:
         keys = Keys(client)
         _, plan_id = store_day(client, keys.dispatcher, day)
         upload(client, keys, scans)
         r = client.get("/v1/actuals", params={"date": DAY.isoformat()}, headers=keys.planner)
-        report = r.json()
-    retry = {t for t, (reason, _) in truth.failed.items() if reason not in ("refused", "damaged")}
-    back = {t for t, (reason, _) in truth.failed.items() if reason in ("refused", "damaged")}
-    assert retry and back
-    assert {x["tracking_no"] for x in report["returns"]} == back
+        assert {x["tracking_no"] for x in r.json()["returns"]} == back
+        r = client.post(
+            "/v1/manifests",
+            content=tomorrow.csv,
+            headers={**keys.dispatcher, "Content-Type": "text/csv", "X-Filename": "d2.csv"},
+        )
+        body = {
+            "date": next_day.isoformat(),
+            "manifest_ids": [r.json()["manifest_id"]],
+            "time_limit_s": 4,
+            "mode": "via_station",
+            "carry_over_plan_id": plan_id,
+        }
+        r = client.post("/v1/plans", json=body, headers=keys.dispatcher)
+        assert r.status_code == 202, r.text
+        job = wait_for(client, keys, r.json()["plan_id"], TERMINAL, timeout=180)
+        assert job["status"] == "done", job
+        carried = {c["parcel_id"]: c["at"] for c in job["plan"]["carried_in"]}
+        handed = {c["tracking_no"] for c in day.plan["carry_over"]}
+        assert set(carried) == retry | handed
+        assert not back & set(carried)
+        for t in retry:
+            vehicle = truth.failed[t][1]
+            depot = next(v["depot"] for v in day.plan["vehicles"] if v["vehicle_id"] == vehicle)
+            want = day.by_id[t].point_id if day.by_id[t].kind == "pickup" else depot
+            assert carried[t] == want, t
+        t = sorted(retry)[0]
+        trace = client.get(f"/v1/parcels/{t}", headers=keys.dispatcher).json()
+        assert [d["date"] for d in trace["days"]] == [DAY.isoformat(), next_day.isoformat()]
+        assert trace["days"][0]["scans"][-1]["event"] == "failed"
+        assert trace["now"]["state"] == "failed_awaiting_reattempt"
+        # it fails again the next day: its carry-over entry says two attempts
+        planned = trace["days"][1]["planned"]
+        if day.by_id[t].kind == "delivery":
+            g = next(leg for leg in planned if leg["to_point"] == trace["point_id"])
+            when = g["drop_s"]
+        else:
+            g, when = planned[0], planned[0]["load_s"]
+        again = {
+            "event_id": uuid.uuid4().hex,
+            "tracking_no": t,
+            "event": "failed",
+            "reason": truth.failed[t][0],
+            "time": at(next_day, when),
+        }
+        r = client.post(
+            "/v1/scans", json={"events": [again]}, headers=keys.header("driver", g["vehicle_id"])
+        )
+        assert r.json()["stored"] == 1, r.text
+        state = client.app.state  # type: ignore[attr-defined]
+        handed_on = next_day_carry_over(state.engine, workspace(), state.day_facts, job["plan_id"])
+        entry = next(c for c in handed_on["carry_over"] if c["tracking_no"] == t)
+        assert entry["why"] == "failed" and entry["attempts"] == 2
