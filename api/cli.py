@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_scans import register as register_scans
 from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.demo import generate_day, write_demo_manifests
@@ -41,6 +42,7 @@ app.add_typer(network_app, name="network")
 county_app = typer.Typer(add_completion=False, help="County folders: points, outline, roads.")
 app.add_typer(county_app, name="county")
 register_service(app)
+register_scans(app)
 
 console = Console(stderr=True)
 
@@ -239,7 +241,9 @@ def _plan_and_write(
         plan["invalid_rows"] = [
             {"file": e.file, "row": e.row, "field": e.field, "message": e.message} for e in invalid
         ]
-    service.write_outputs(ws, out, plan, parcels, driver_files=options.driver_files)
+    # the sheets list what was carried in too (its records come from the earlier plan)
+    carried = service.carried_parcels(ws, previous)[0] if previous else []
+    service.write_outputs(ws, out, plan, [*parcels, *carried], driver_files=options.driver_files)
     _summary(plan)
     return plan
 

@@ -40,6 +40,7 @@ __all__ = [
     "PlanView",
     "SheetInputError",
     "Workspace",
+    "carried_parcels",
     "check_plan_file",
     "fleet_from_toml",
     "fleet_toml",
