@@ -22,7 +22,18 @@ from api.gate import Gate
 from api.jobs import JobManager
 from api.limits import Limits
 from api.migrate import migrate
-from api.routes import fleet, kpis, manifests, network, parcels, plans, scans, sheets, vroom
+from api.routes import (
+    assessment,
+    fleet,
+    kpis,
+    manifests,
+    network,
+    parcels,
+    plans,
+    scans,
+    sheets,
+    vroom,
+)
 
 
 class ServerTiming:
@@ -99,7 +110,18 @@ def create_app(
     app.state.day_facts = DayFactsCache()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
     errors.install(app)
-    for module in (manifests, plans, sheets, fleet, network, kpis, vroom, scans, parcels):
+    for module in (
+        manifests,
+        plans,
+        sheets,
+        fleet,
+        network,
+        kpis,
+        vroom,
+        scans,
+        parcels,
+        assessment,
+    ):
         app.include_router(module.router)
     app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)

@@ -656,3 +656,76 @@ class DayActualReport(BaseModel):
     routes: list[ActualRow]
     towns: list[ActualRow]
     returns: list[ReturnEntry]
+
+
+class TownAssessment(BaseModel):
+    """One town over the period (README: The towns' assessment)."""
+
+    town_id: str
+    name: str
+    days: int
+    delivered: int
+    collected: int
+    planned_deliveries: int
+    planned_pickups: int
+    on_time: int
+    on_time_share: float | None
+    failed: dict[str, int]
+    failure_rate: dict[str, float]
+    open: int
+    planned_cost_fen: int
+    planned_cost_per_parcel_fen: int | None = Field(
+        description="planned: route costs shared equally among the parcels they handle"
+    )
+    produce_shipped: int
+    produce_shipped_kg: float
+
+
+class Assessment(BaseModel):
+    """The towns' assessment over [from, to]."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    days: list[dt.date]
+    plans: list[str]
+    on_time_tolerance_s: int | None
+    cost_note: str
+    towns: list[TownAssessment]
+
+
+class CarrierTown(BaseModel):
+    """A carrier's parcels in one town over the period."""
+
+    town_id: str
+    carried: int
+    delivered: int
+    collected: int
+    failed: dict[str, int]
+    cost_fen: int
+
+
+class CarrierSettlement(BaseModel):
+    """What one carrier is billed for the period."""
+
+    carrier: str
+    carried: int
+    delivered: int
+    collected: int
+    failed: dict[str, int]
+    failed_total: int
+    cost_fen: int
+    towns: list[CarrierTown]
+
+
+class Settlement(BaseModel):
+    """The carriers' settlement over [from, to] and the cost-sharing rule."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    days: list[dt.date]
+    rule: str
+    carriers: list[CarrierSettlement]

@@ -78,6 +78,99 @@ def expected(day: Day, truth: Any, town_of: dict[str, str]) -> dict[str, dict[st
     return rows
 
 
+def planned_equal_shares(plan: dict[str, Any]) -> dict[str, float]:
+    """Each parcel's planned cost: every route's cost shared equally among the parcels it
+    loads or drops away from its depot."""
+    share: dict[str, float] = defaultdict(float)
+    for r in plan["routes"]:
+        handled = {t for s in r["stops"][1:-1] for t in (*s["load"], *s["drop"])}
+        for t in handled:
+            share[t] += r["cost_fen"] / len(handled)
+    return share
+
+
+def check_assessment(
+    day: Day, truth: Any, town_of: dict[str, str], got: dict[str, Any], xlsx: bytes
+) -> None:
+    """The assessment against figures recomputed from the plan and the truth."""
+    import io
+
+    from openpyxl import load_workbook
+
+    rows = expected(day, truth, town_of)
+    share = planned_equal_shares(day.plan)
+    cost: dict[str, float] = defaultdict(float)
+    produce_g: dict[str, int] = defaultdict(int)
+    for t in legs(day.plan):
+        p = day.by_id[t]
+        cost[town_of[p.point_id]] += share[t]
+        if t in truth.collected_s:
+            produce_g[town_of[p.point_id]] += p.weight_g
+    assert got["days"] == [DAY.isoformat()]
+    towns = {t["town_id"]: t for t in got["towns"]}
+    assert set(towns) == set(rows)
+    for town, w in rows.items():
+        g = towns[town]
+        carried = w["deliveries"] + w["pickups"]
+        assert g["delivered"] == w["delivered"] and g["collected"] == w["collected"]
+        assert g["on_time_share"] == (
+            round(w["on_time"] / w["deliveries"], 4) if w["deliveries"] else None
+        )
+        assert g["failure_rate"] == {r: round(n / carried, 4) for r, n in w["failed"].items()}
+        assert g["planned_cost_per_parcel_fen"] == round(cost[town] / carried)
+        assert g["produce_shipped"] == w["collected"]
+        assert g["produce_shipped_kg"] == round(produce_g[town] / 1000, 3)
+    sheet = load_workbook(io.BytesIO(xlsx)).active
+    assert sheet.title == "乡镇考核"
+    header = [c.value for c in sheet[3]]
+    assert header[:5] == [
+        "乡镇编码 Town ID",
+        "乡镇 Town",
+        "送达 Delivered",
+        "揽收 Collected",
+        "准时率 On-time share",
+    ]
+    first = got["towns"][0]
+    assert [c.value for c in sheet[4]][:4] == [
+        first["town_id"],
+        first["name"],
+        first["delivered"],
+        first["collected"],
+    ]
+
+
+def check_settlement(day: Day, truth: Any, got: dict[str, Any], xlsx: bytes) -> None:
+    """Per carrier counts from the truth; the shares add up to the routes' cost."""
+    import io
+
+    from openpyxl import load_workbook
+
+    carried: Counter[str] = Counter()
+    delivered: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    for t in legs(day.plan):
+        c = day.by_id[t].carrier
+        carried[c] += 1
+        delivered[c] += t in truth.delivered_s
+        failed[c] += t in truth.failed
+    carriers = {c["carrier"]: c for c in got["carriers"]}
+    assert set(carriers) == set(carried)
+    for c, row in carriers.items():
+        assert row["carried"] == carried[c]
+        assert row["delivered"] == delivered[c]
+        assert row["failed_total"] == failed[c]
+    route_cost = sum(
+        r["cost_fen"]
+        for r in day.plan["routes"]
+        if any(s["load"] or s["drop"] for s in r["stops"][1:-1])
+    )
+    assert abs(sum(c["cost_fen"] for c in got["carriers"]) - route_cost) <= len(carriers)
+    assert "1/3 by weight" in got["rule"]
+    book = load_workbook(io.BytesIO(xlsx))
+    assert book.sheetnames == ["承运商结算", "分乡镇"]
+    assert book["承运商结算"].cell(row=4, column=1).value == got["carriers"][0]["carrier"]
+
+
 def test_simulated_day_matches_an_independent_count(db_url: str, county, day: Day) -> None:
     town_of = {p.point_id: p.town_id for p in county.points}
     scans, truth = simulate(day, county.hub_id, fail_share=0.15, late_routes=0.3)
@@ -92,6 +185,26 @@ def test_simulated_day_matches_an_independent_count(db_url: str, county, day: Da
         r = client.get("/v1/actuals", params={"date": DAY.isoformat()}, headers=keys.planner)
         assert r.status_code == 200, r.text
         report = r.json()
+        period = {"from": (DAY - dt.timedelta(days=3)).isoformat(), "to": DAY.isoformat()}
+        r = client.get("/v1/assessment", params=period, headers=keys.planner)
+        assert r.status_code == 200, r.text
+        assessment = r.json()
+        xlsx = client.get(
+            "/v1/assessment", params={**period, "format": "xlsx"}, headers=keys.planner
+        )
+        assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+        settlement = client.get("/v1/settlement", params=period, headers=keys.planner).json()
+        settlement_xlsx = client.get(
+            "/v1/settlement", params={**period, "format": "xlsx"}, headers=keys.planner
+        )
+        bad = client.get(
+            "/v1/assessment",
+            params={"from": "2026-03-09", "to": "2026-03-01"},
+            headers=keys.planner,
+        )
+        assert bad.status_code == 422
+    check_assessment(day, truth, town_of, assessment, xlsx.content)
+    check_settlement(day, truth, settlement, settlement_xlsx.content)
     want = expected(day, truth, town_of)
     got = {row["town_id"]: row for row in report["towns"]}
     assert set(got) == set(want)
