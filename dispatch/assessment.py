@@ -190,8 +190,14 @@ def assessment_tables(assessment: Mapping[str, Any]) -> list[TableSheet]:
 
 def settlement_tables(settlement: Mapping[str, Any]) -> list[TableSheet]:
     """The settlement as 承运商结算 (one row per carrier) and 分乡镇 (carrier and town)."""
-    head = ["承运商 Carrier", "承运 Carried", "送达 Delivered", "揽收 Collected",
-            "失败 Failed", "分摊成本 元 Cost share yuan"]  # fmt: skip
+    head = [
+        "承运商 Carrier",
+        "承运 Carried",
+        "送达 Delivered",
+        "揽收 Collected",
+        "失败 Failed",
+        "分摊成本 元 Cost share yuan",
+    ]
     rows = [
         [
             c["carrier"],
@@ -200,7 +206,7 @@ def settlement_tables(settlement: Mapping[str, Any]) -> list[TableSheet]:
             c["collected"],
             c["failed_total"],
             c["cost_fen"] / 100,
-        ]  # fmt: skip
+        ]
         for c in settlement["carriers"]
     ]
     detail = [
@@ -212,7 +218,7 @@ def settlement_tables(settlement: Mapping[str, Any]) -> list[TableSheet]:
             t["collected"],
             sum(t["failed"].values()),
             t["cost_fen"] / 100,
-        ]  # fmt: skip
+        ]
         for c in settlement["carriers"]
         for t in c["towns"]
     ]
