@@ -1,7 +1,8 @@
 """API keys and roles: keys are `rdk_<key id>_<secret>`; only sha256(key id:secret) is stored.
 
 Roles: dispatcher (everything), planner (reads plans, KPIs, fleet, network; solves VROOM),
-driver (route sheets of its own vehicle only).
+driver (the released plans' sheets of its own vehicle only), station (the released plans'
+loading lists of its station and the sheets of routes that start or transfer there).
 
 Every request's key is checked against the database (so a revoked key fails at its next
 request), before the request body is read (api.gate). Failed authentications are
@@ -28,7 +29,7 @@ from api.errors import Forbidden, RateLimited, Unauthorized
 from api.key_store import add_key, is_revoked, key_row
 from api.limits import Limits
 
-ROLES = ("dispatcher", "planner", "driver")
+ROLES = ("dispatcher", "planner", "driver", "station")
 _PREFIX = "rdk_"
 #: Keys and addresses remembered by the limiter (memory bound).
 _MAX_TRACKED = 10_000
@@ -36,11 +37,13 @@ _MAX_TRACKED = 10_000
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key id, its role and, for a driver, its vehicle."""
+    """Who is calling: the key id, its role and, for a driver, its vehicle; for a station
+    key, its station's point id."""
 
     key_id: str
     role: str
     vehicle_id: str | None
+    station_id: str | None = None
 
 
 def _digest(key_id: str, secret: str) -> str:
@@ -48,17 +51,24 @@ def _digest(key_id: str, secret: str) -> str:
     return hashlib.sha256(f"{key_id}:{secret}".encode()).hexdigest()
 
 
-def create_key(engine: Engine, role: str, vehicle_id: str | None = None) -> str:
-    """Store a new key for `role` (a driver needs `vehicle_id`) and return it in clear once."""
+def create_key(
+    engine: Engine, role: str, vehicle_id: str | None = None, station_id: str | None = None
+) -> str:
+    """Store a new key for `role` (a driver needs `vehicle_id`, a station `station_id`) and
+    return it in clear once. The caller checks that the station exists in the county."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if role == "driver" and not vehicle_id:
         raise ValueError("a driver key needs --vehicle (the vehicle id it may read)")
     if role != "driver" and vehicle_id:
         raise ValueError("--vehicle is only for driver keys")
+    if role == "station" and not station_id:
+        raise ValueError("a station key needs --station (the station's point id)")
+    if role != "station" and station_id:
+        raise ValueError("--station is only for station keys")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
-    add_key(engine, key_id, _digest(key_id, secret), role, vehicle_id)
+    add_key(engine, key_id, _digest(key_id, secret), role, vehicle_id, station_id)
     return f"{_PREFIX}{key_id}_{secret}"
 
 
@@ -82,7 +92,9 @@ def verify_key(engine: Engine, key: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.secret_sha256, _digest(*parts)):
         return None
-    return Principal(key_id=row.key_id, role=row.role, vehicle_id=row.vehicle_id)
+    return Principal(
+        key_id=row.key_id, role=row.role, vehicle_id=row.vehicle_id, station_id=row.station_id
+    )
 
 
 class FailedAuthLimiter:
@@ -177,5 +189,6 @@ Dispatcher = Annotated[Principal, Depends(require("dispatcher"))]
 """A caller with the dispatcher role."""
 Reader = Annotated[Principal, Depends(require("dispatcher", "planner"))]
 """A dispatcher or planner."""
-SheetReader = Annotated[Principal, Depends(require("dispatcher", "planner", "driver"))]
-"""A dispatcher, planner or driver (drivers are further limited to their vehicle)."""
+SheetReader = Annotated[Principal, Depends(require("dispatcher", "planner", "driver", "station"))]
+"""Any role; drivers and stations are further limited to released plans and their own
+vehicle's or station's routes (api.visibility)."""

@@ -84,28 +84,53 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+def _check_station(station: str, county: Path | None) -> None:
+    """Exit 2 unless `station` is a town station of the county (the embedded one by default)."""
+    from dispatch.workspace import CountyError, county_of
+
+    try:
+        points = {p.point_id: p for p in county_of(county).points}
+    except CountyError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error {problem}", err=True)
+        raise typer.Exit(2) from exc
+    point = points.get(station)
+    if point is None or point.kind != "station":
+        what = f"a {point.kind}" if point is not None else "not a point of the county"
+        typer.echo(f"error: --station {station} is {what}, not a town station", err=True)
+        raise typer.Exit(2)
+
+
 def create(
-    role: str = typer.Option(..., help="dispatcher, planner or driver"),
+    role: str = typer.Option(..., help="dispatcher, planner, driver or station"),
     vehicle: str = typer.Option(None, help="vehicle id a driver key may read"),
+    station: str = typer.Option(None, help="point id of the station a station key may read"),
     db: str = typer.Option(None, help=DB_HELP),
+    county: Annotated[
+        Path | None,
+        typer.Option(help="county folder the station is in (default: the embedded Yongchuan)"),
+    ] = None,
 ) -> None:
     """Create an API key; the key is printed once, as the last line."""
     from api.auth import create_key
 
+    if station and role == "station":
+        _check_station(station, county)
     engine = _open_db(db or default_db_url())
     try:
-        key = create_key(engine, role, vehicle)
+        key = create_key(engine, role, vehicle, station)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    typer.echo(f"created a {role} key{f' for vehicle {vehicle}' if vehicle else ''}:")
+    bound = f" for vehicle {vehicle}" if vehicle else f" for station {station}" if station else ""
+    typer.echo(f"created a {role} key{bound}:")
     typer.echo(key)
 
 
 def list_(db: str = typer.Option(None, help=DB_HELP)) -> None:
-    """List keys: id, role, vehicle, created, revoked (never the secrets)."""
+    """List keys: id, role, vehicle or station, created, revoked (never the secrets)."""
     from api.key_store import list_keys
 
     engine = _open_db(db or default_db_url())
@@ -113,11 +138,11 @@ def list_(db: str = typer.Option(None, help=DB_HELP)) -> None:
         keys = list_keys(engine)
     finally:
         engine.dispose()
-    typer.echo(f"{'key id':<16}  {'role':<10}  {'vehicle':<16}  {'created':<25}  revoked")
+    typer.echo(f"{'key id':<16}  {'role':<10}  {'vehicle/station':<16}  {'created':<25}  revoked")
     for k in keys:
+        bound = k.vehicle_id or k.station_id or "-"
         typer.echo(
-            f"{k.key_id:<16}  {k.role:<10}  {k.vehicle_id or '-':<16}  {k.created_at:<25}  "
-            f"{k.revoked_at or '-'}"
+            f"{k.key_id:<16}  {k.role:<10}  {bound:<16}  {k.created_at:<25}  {k.revoked_at or '-'}"
         )
 
 

@@ -66,6 +66,7 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
     vehicle_id: Mapped[str | None] = mapped_column(String(64))
+    station_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -140,6 +141,8 @@ class PlanJob(Base):
 
     `request` holds what the worker needs: manifest_ids, time_limit_s, mode and, for a
     re-plan, events. `progress` is 0..1; `best_cost_fen` the best cost found so far.
+    `released_at` is set once a dispatcher released the done plan to drivers and stations
+    (`released_by`: the releasing key's id).
     """
 
     __tablename__ = "plans"
@@ -158,6 +161,8 @@ class PlanJob(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    released_by: Mapped[str | None] = mapped_column(String(32))
 
 
 def make_engine(url: str, *, pooled: bool = True) -> Engine:

@@ -23,14 +23,30 @@ class StoredKey:
     key_id: str
     role: str
     vehicle_id: str | None
+    station_id: str | None
     created_at: str
     revoked_at: str | None
 
 
-def add_key(engine: Engine, key_id: str, digest: str, role: str, vehicle_id: str | None) -> None:
+def add_key(
+    engine: Engine,
+    key_id: str,
+    digest: str,
+    role: str,
+    vehicle_id: str | None,
+    station_id: str | None = None,
+) -> None:
     """Store a new key's digest."""
     with writing(engine) as session:
-        session.add(ApiKey(key_id=key_id, secret_sha256=digest, role=role, vehicle_id=vehicle_id))
+        session.add(
+            ApiKey(
+                key_id=key_id,
+                secret_sha256=digest,
+                role=role,
+                vehicle_id=vehicle_id,
+                station_id=station_id,
+            )
+        )
 
 
 def key_row(engine: Engine, key_id: str) -> ApiKey | None:
@@ -53,6 +69,7 @@ def list_keys(engine: Engine) -> list[StoredKey]:
             key_id=r.key_id,
             role=r.role,
             vehicle_id=r.vehicle_id,
+            station_id=r.station_id,
             created_at=iso_utc(r.created_at),
             revoked_at=r.secret_sha256[len(REVOKED) :] if is_revoked(r) else None,
         )

@@ -72,14 +72,19 @@ def job_head(job: PlanJob) -> dict[str, Any]:
         "mode": job.request.get("mode"),
         "version_of": job.version_of,
         "error": job.error,
+        "released_at": iso_utc(job.released_at) if job.released_at else None,
     }
 
 
-def list_jobs(engine: Engine, date: dt.date | None) -> list[dict[str, Any]]:
-    """Job heads (of `date` if given), newest first."""
+def list_jobs(
+    engine: Engine, date: dt.date | None, released_only: bool = False
+) -> list[dict[str, Any]]:
+    """Job heads (of `date` if given; only released plans if `released_only`), newest first."""
     query = select(PlanJob).options(defer(PlanJob.plan_json)).order_by(PlanJob.created_at.desc())
     if date is not None:
         query = query.where(PlanJob.date == date)
+    if released_only:
+        query = query.where(PlanJob.released_at.is_not(None))
     with reading(engine) as session:
         return [job_head(j) for j in session.scalars(query)]
 
@@ -166,3 +171,19 @@ def report_progress(engine: Engine, plan_id: str, values: Mapping[str, Any]) -> 
             .where(PlanJob.plan_id == plan_id, PlanJob.status == "running")
             .values(**values)
         )
+
+
+def release(engine: Engine, plan_id: str, key_id: str) -> PlanJob | None:
+    """Release the done plan `plan_id` to drivers and stations (once: a second release keeps
+    the first time and key); the job afterwards, or None when there is no such job."""
+    with writing(engine) as session:
+        session.execute(
+            update(PlanJob)
+            .where(
+                PlanJob.plan_id == plan_id,
+                PlanJob.status == "done",
+                PlanJob.released_at.is_(None),
+            )
+            .values(released_at=utcnow(), released_by=key_id)
+        )
+    return get_job(engine, plan_id)

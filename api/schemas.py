@@ -275,6 +275,9 @@ class PlanJob(BaseModel):
     mode: str | None
     version_of: str | None = Field(default=None, description="the plan this one re-plans")
     error: str | None = Field(default=None, description="why the job failed")
+    released_at: IsoTime | None = Field(
+        default=None, description="when a dispatcher released the plan to drivers and stations"
+    )
     plan: Plan | None = Field(default=None, description="the plan, once status is done")
 
 
@@ -282,6 +285,52 @@ class PlanList(BaseModel):
     """Plan jobs, newest first, without their plans."""
 
     plans: list[PlanJob]
+
+
+class PlanReleased(BaseModel):
+    """A plan released to drivers and stations (a second release keeps the first time)."""
+
+    plan_id: str
+    released_at: IsoTime
+    released_by: str = Field(description="the id of the dispatcher key that released it")
+
+
+class RouteLinks(BaseModel):
+    """Where a route's papers are: route sheets and, when the trip loads at its depot, the
+    loading list for the crew there."""
+
+    csv: str
+    pdf: str
+    gpx: str
+    geojson: str
+    loading_csv: str | None
+    loading_pdf: str | None
+
+
+class RouteEntry(BaseModel):
+    """One route of a plan as the caller may see it."""
+
+    route_id: str
+    vehicle_id: str
+    vehicle_type: str
+    echelon: int
+    trip: int | None
+    depot: str
+    start_s: int = Field(description="departure from the depot, seconds after local midnight")
+    end_s: int = Field(description="arrival back, seconds after local midnight")
+    stops: int
+    links: RouteLinks
+
+
+class RouteIndex(BaseModel):
+    """The routes of a plan the caller may read: all for dispatchers and planners; for a
+    driver the routes of its vehicle, for a station those that start or transfer there
+    (released plans only)."""
+
+    plan_id: str
+    date: dt.date
+    released_at: IsoTime | None
+    routes: list[RouteEntry]
 
 
 class PlanCancelled(BaseModel):

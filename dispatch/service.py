@@ -16,6 +16,7 @@ from dispatch.fleet import Fleet, fleet_text_for_county, fleet_to_toml
 from dispatch.fonts import FontError
 from dispatch.gpx import route_gpx
 from dispatch.legs import Engines
+from dispatch.loading_list import loading_csv_text, loading_list
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
 from dispatch.plan import build_plan
@@ -49,11 +50,13 @@ __all__ = [
     "parse_manifest_bytes",
     "parse_sheet_formats",
     "plan_day",
+    "plan_workbook",
     "read_manifest_files",
     "read_plan_manifests",
     "replan",
     "route_geojson",
     "route_gpx_text",
+    "route_loading_list",
     "route_sheet_csv",
     "route_sheet_pdf",
     "town_kpis",
@@ -555,6 +558,41 @@ def route_sheet_pdf(
 
     src = _sources(ws, read_plan(plan), parcels)
     return pdf(src.sheet(route_id), src.road(route_id))
+
+
+def route_loading_list(
+    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel], kind: str
+) -> str | bytes | None:
+    """The loading list of one trip for its depot's crew as `kind` "csv" (text) or "pdf"
+    (bytes); None when the trip loads nothing at its depot (KeyError if no such route)."""
+    view = read_plan(plan)
+    ll = loading_list(
+        _sources(ws, view, parcels).sheet(route_id),
+        {p.tracking_no: p for p in parcels},
+        view.vehicles.get(view.route(route_id).vehicle_id),
+    )
+    if not ll.entries:
+        return None
+    if kind == "csv":
+        return loading_csv_text(ll)
+    from dispatch.sheet_pdf import loading_list_pdf  # reportlab: loaded when used
+
+    return loading_list_pdf(ll)
+
+
+def plan_workbook(ws: Workspace, plan: Mapping[str, Any], parcels: Sequence[Parcel]) -> bytes:
+    """The XLSX workbook of a plan (summary, one sheet per route, unassigned) as bytes."""
+    import tempfile
+
+    from dispatch.workbook import write_plan_workbook  # openpyxl: loaded when used
+
+    view = read_plan(plan)
+    src = _sources(ws, view, parcels)
+    sheets = [src.sheet(r.route_id) for r in view.routes]
+    with tempfile.TemporaryDirectory(prefix="rd-xlsx-") as tmp:
+        path = Path(tmp) / "plan.xlsx"
+        write_plan_workbook(path, view, sheets, src.points, src.parcels)
+        return path.read_bytes()
 
 
 def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str:

@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api import plan_store
-from api.auth import Dispatcher, Reader
+from api.auth import Dispatcher, Reader, SheetReader
 from api.day_store import DayFactsDep, next_day_carry_over
+from api.db import iso_utc
 from api.deps import CachesDep, EngineDep, JobsDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
 from api.fleet_store import current_fleet_toml
@@ -28,11 +29,13 @@ from api.schemas import (
     PlanCancelled,
     PlanJob,
     PlanList,
+    PlanReleased,
     PlanRequest,
     PointClosed,
     ReplanEvent,
     ReplanRequest,
 )
+from api.visibility import FIELD_ROLES
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON)
@@ -130,10 +133,13 @@ async def start_plan(
     responses=INVALID,
 )
 async def list_plans(
-    _: Reader, engine: EngineDep, date: Annotated[dt.date | None, Query()] = None
+    principal: SheetReader, engine: EngineDep, date: Annotated[dt.date | None, Query()] = None
 ) -> dict[str, Any]:
-    """Plan jobs (of `date` if given), newest first, without their plans."""
-    return {"plans": await run_in_threadpool(plan_store.list_jobs, engine, date)}
+    """Plan jobs (of `date` if given), newest first, without their plans. Drivers and
+    stations see released plans only; GET /v1/plans/{plan_id}/routes lists their routes."""
+    released_only = principal.role in FIELD_ROLES
+    jobs = await run_in_threadpool(plan_store.list_jobs, engine, date, released_only)
+    return {"plans": jobs}
 
 
 @router.get(
@@ -201,6 +207,30 @@ async def cancel_plan(
             raise NotFound(f"no plan {plan_id}")
         raise Conflict(f"plan {plan_id} is already {job.status}")
     return {"plan_id": plan_id, "status": "cancelled"}
+
+
+@router.post(
+    "/{plan_id}/release",
+    response_model=PlanReleased,
+    operation_id="release_plan",
+    summary="Release a done plan to drivers and stations",
+    responses={**responses(NotFound, Conflict), **INVALID},
+)
+async def release_plan(plan_id: PlanId, principal: Dispatcher, engine: EngineDep) -> dict[str, Any]:
+    """From now on drivers and stations read this plan's sheets and loading lists.
+
+    Releasing again answers the first release. 404 unknown plan; 409 a plan not done.
+    """
+    job = await run_in_threadpool(plan_store.release, engine, plan_id, principal.key_id)
+    if job is None:
+        raise NotFound(f"no plan {plan_id}")
+    if job.released_at is None or job.released_by is None:
+        raise Conflict(f"plan {plan_id} is {job.status}; only a done plan is released")
+    return {
+        "plan_id": plan_id,
+        "released_at": iso_utc(job.released_at),
+        "released_by": job.released_by,
+    }
 
 
 def _check_carry_over(engine: Engine, plan_id: str, date: dt.date) -> None:

@@ -10,16 +10,21 @@ from api.db import ApiKey, reading
 from api.limits import Limits
 from tests.api.conftest import Keys, make_client, state
 
-ALL = ("dispatcher", "planner", "driver")
+ALL = ("dispatcher", "planner", "driver", "station")
 DP = ("dispatcher", "planner")
 ENDPOINTS = [
     ("POST", "/v1/manifests", ("dispatcher",)),
     ("GET", "/v1/manifests", ("dispatcher",)),
     ("POST", "/v1/plans", ("dispatcher",)),
-    ("GET", "/v1/plans", DP),
+    ("GET", "/v1/plans", ALL),
     ("GET", "/v1/plans/p_x", DP),
     ("DELETE", "/v1/plans/p_x", ("dispatcher",)),
     ("POST", "/v1/plans/p_x/replan", ("dispatcher",)),
+    ("POST", "/v1/plans/p_x/release", ("dispatcher",)),
+    ("GET", "/v1/plans/p_x/routes", ALL),
+    ("GET", "/v1/plans/p_x/routes/R001/loading.csv", ALL),
+    ("GET", "/v1/plans/p_x/routes/R001/loading.pdf", ALL),
+    ("GET", "/v1/plans/p_x/plan.xlsx", DP),
     ("GET", "/v1/plans/p_x/routes/R001/sheet.csv", ALL),
     ("GET", "/v1/plans/p_x/routes/R001/sheet.geojson", ALL),
     ("GET", "/v1/plans/p_x/routes/R001/sheet.pdf", ALL),
@@ -40,6 +45,9 @@ def test_auth_matrix(db_url: str) -> None:
             "dispatcher": keys.dispatcher,
             "planner": keys.planner,
             "driver": keys.header("driver", "HUB-V01"),
+            "station": {
+                "Authorization": f"Bearer {create_key(keys.engine, 'station', None, '500118001')}"
+            },
         }
         for method, path, allowed in ENDPOINTS:
             assert client.request(method, path).status_code == 401, (method, path)

@@ -85,6 +85,9 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         assert list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig"))))
         own = keys.header("driver", route["vehicle_id"])
         other = keys.header("driver", "NO-SUCH-VAN")
+        assert client.get(f"{base}/sheet.csv", headers=own).status_code == 403  # not released
+        released = client.post(f"/v1/plans/{plan_id}/release", headers=keys.dispatcher)
+        assert released.status_code == 200, released.text
         assert client.get(f"{base}/sheet.csv", headers=own).status_code == 200
         assert client.get(f"{base}/sheet.csv", headers=other).status_code == 403
         assert client.get(f"{base}/sheet.geojson", headers=other).status_code == 403
