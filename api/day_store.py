@@ -1,7 +1,8 @@
 """The day's released plan and its facts: which plan version scans, traces and the assessment
 go by, and the parcel records behind it (its manifests and what it carried in).
 
-"The day's released plan" is the latest released plan of that date; a driver's or a station's
+"The day's released plan" is the latest released plan version of that date (by when it was
+made; a dispatcher releases it with POST /v1/plans/{plan_id}/release); a driver's or a station's
 scan is judged against it, and a driver may scan what any released version of the day put on
 its vehicle (scans follow the parcel through re-plans: they attach to the tracking number
 and date, not to a plan version).
@@ -37,7 +38,11 @@ def released_plan_ids(engine: Engine, day: dt.date) -> list[str]:
         return list(
             session.scalars(
                 select(PlanJob.plan_id)
-                .where(PlanJob.date == day, PlanJob.status == "done")
+                .where(
+                    PlanJob.date == day,
+                    PlanJob.status == "done",
+                    PlanJob.released_at.is_not(None),
+                )
                 .order_by(PlanJob.created_at, PlanJob.plan_id)
             )
         )
@@ -48,7 +53,11 @@ def released_per_day(engine: Engine, first: dt.date, last: dt.date) -> dict[dt.d
     with reading(engine) as session:
         rows = session.execute(
             select(PlanJob.date, PlanJob.plan_id)
-            .where(PlanJob.status == "done", PlanJob.date.between(first, last))
+            .where(
+                PlanJob.status == "done",
+                PlanJob.released_at.is_not(None),
+                PlanJob.date.between(first, last),
+            )
             .order_by(PlanJob.date, PlanJob.created_at, PlanJob.plan_id)
         ).all()
     out: dict[dt.date, list[str]] = {}

@@ -73,8 +73,7 @@ def _may_see(who: Principal, tracking_no: str, versions: list[Any]) -> None:
         if not any(who.vehicle_id in f.vehicles_of(tracking_no) for f in versions):
             raise Forbidden(f"{tracking_no} is not on your vehicle")
     elif who.role == "station":
-        station = getattr(who, "station_id", None)
-        if not any(station in f.points_of(tracking_no) for f in versions):
+        if not any(who.station_id in f.points_of(tracking_no) for f in versions):
             raise Forbidden(f"{tracking_no} does not pass your station")
 
 

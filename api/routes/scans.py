@@ -30,7 +30,7 @@ def scanner_of(principal: Principal) -> Scanner:
     return Scanner(
         role=principal.role,
         vehicle_id=principal.vehicle_id if principal.role == "driver" else None,
-        station_id=getattr(principal, "station_id", None) if principal.role == "station" else None,
+        station_id=principal.station_id if principal.role == "station" else None,
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.db import PlanJob, writing
+from api.db import PlanJob, utcnow, writing
 from dispatch.demo import generate_day
 from dispatch.manifest import write_manifest_csv
 from dispatch.parcel import Parcel
@@ -85,8 +85,10 @@ def store_plan(
     manifest_ids: list[str],
     version_of: str | None = None,
     request: dict[str, Any] | None = None,
+    released: bool = True,
 ) -> str:
-    """Store `plan` as a done plan job of `date` (what a finished plan job leaves)."""
+    """Store `plan` as a done plan job of `date` (what a finished plan job leaves), released
+    to drivers and stations unless `released` is False."""
     plan_id = "p_" + uuid.uuid4().hex[:16]
     stored = {**plan, "plan_id": plan_id}
     if version_of:
@@ -102,6 +104,8 @@ def store_plan(
                 request={"manifest_ids": manifest_ids, "time_limit_s": 5, **(request or {})},
                 version_of=version_of,
                 plan_json=json.dumps(stored, ensure_ascii=False),
+                released_at=utcnow() if released else None,
+                released_by="test" if released else None,
             )
         )
     return plan_id

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.auth import create_key
 from tests.api.conftest import Keys, make_client
 from tests.api.scan_day import Day, Scan, at, legs, plan_day, simulate, store_day, store_plan
 
@@ -238,7 +239,9 @@ def test_batches_are_idempotent_and_refused_per_index(db_url: str, county, day: 
     )
     with make_client(db_url) as client:
         keys = Keys(client)
-        store_day(client, keys.dispatcher, day)
+        mid, _ = store_day(client, keys.dispatcher, day)
+        later = DAY + dt.timedelta(days=3)  # a plan made but not released: not scanned against
+        store_plan(client, later, {**day.plan, "date": later.isoformat()}, [mid], released=False)
         driver = keys.header("driver", vehicle)
         body = {"events": [s.event for s in mine]}
         first = client.post("/v1/scans", json=body, headers=driver).json()
@@ -342,6 +345,36 @@ def test_batches_are_idempotent_and_refused_per_index(db_url: str, county, day: 
         assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("body.events[0]")
         planner = client.post("/v1/scans", json={"events": [good]}, headers=keys.planner)
         assert planner.status_code == 403
+        # a station crew scans what passes its station, and only that
+        station_parcel, station = next(
+            (t, c[0]["to"])
+            for t, c in chains.items()
+            if len(c) == 2 and day.by_id[t].kind == "delivery"
+        )
+        crew = {"Authorization": "Bearer " + create_key(keys.engine, "station", None, station)}
+        away = next(
+            t
+            for t, c in chains.items()
+            if station not in {p for g in c for p in (g["from"], g["to"])}
+            and day.by_id[t].point_id != station
+        )
+        unload = {
+            "event_id": uuid.uuid4().hex,
+            "event": "unloaded_at_station",
+            "time": at(DAY, chains[station_parcel][0]["drop_s"]),
+        }
+        r = client.post(
+            "/v1/scans",
+            json={
+                "events": [
+                    {**unload, "tracking_no": station_parcel},
+                    {**unload, "event_id": uuid.uuid4().hex, "tracking_no": away},
+                ]
+            },
+            headers=crew,
+        )
+        assert [x["status"] for x in r.json()["results"]] == ["stored", "refused"], r.text
+        assert f"does not pass station {station}" in r.json()["results"][1]["detail"]
         trace = client.get(f"/v1/parcels/{t}", headers=driver)
         assert trace.status_code == 200
         assert (
@@ -511,6 +544,11 @@ def test_failures_go_to_the_next_day(db_url: str, county, day: Day, tmp_path: Pa
         assert r.status_code == 202, r.text
         job = wait_for(client, keys, r.json()["plan_id"], TERMINAL, timeout=180)
         assert job["status"] == "done", job
+        t = sorted(retry)[0]
+        trace = client.get(f"/v1/parcels/{t}", headers=keys.dispatcher).json()
+        assert [d["date"] for d in trace["days"]] == [DAY.isoformat()]  # not released yet
+        released = client.post(f"/v1/plans/{job['plan_id']}/release", headers=keys.dispatcher)
+        assert released.status_code == 200, released.text
         carried = {c["parcel_id"]: c["at"] for c in job["plan"]["carried_in"]}
         handed = {c["tracking_no"] for c in day.plan["carry_over"]}
         assert set(carried) == retry | handed
@@ -520,7 +558,6 @@ def test_failures_go_to_the_next_day(db_url: str, county, day: Day, tmp_path: Pa
             depot = next(v["depot"] for v in day.plan["vehicles"] if v["vehicle_id"] == vehicle)
             want = day.by_id[t].point_id if day.by_id[t].kind == "pickup" else depot
             assert carried[t] == want, t
-        t = sorted(retry)[0]
         trace = client.get(f"/v1/parcels/{t}", headers=keys.dispatcher).json()
         assert [d["date"] for d in trace["days"]] == [DAY.isoformat(), next_day.isoformat()]
         assert trace["days"][0]["scans"][-1]["event"] == "failed"
