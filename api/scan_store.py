@@ -22,6 +22,7 @@ from typing import Literal
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db import ScanDay, ScanRow, reading, utcnow, writing
@@ -36,6 +37,8 @@ from dispatch.scan_events import (
 )
 
 _CHUNK = 400
+#: Transactions tried per batch when a concurrent one makes it fail (see ingest).
+_ATTEMPTS = 3
 Status = Literal["stored", "duplicate", "refused"]
 
 
@@ -104,10 +107,27 @@ def ingest(
             continue
         kind = facts.parcels[e.tracking_no].parcel.kind
         pending.append((i, e, step(e.event, kind, scanner, facts.depots, facts.hub_id), facts))
-    if pending:
-        with writing(engine) as session:
-            results.update(_store(session, pending, scanner, key_id, now))
+    for attempt in range(_ATTEMPTS):
+        if not pending:
+            break
+        try:
+            with writing(engine) as session:
+                results.update(_store(session, pending, scanner, key_id, now))
+            break
+        except (IntegrityError, OperationalError) as exc:
+            # the same event id sent at once for another parcel (its unique key), or a
+            # deadlock or serialisation failure: judge the batch again against what won
+            if attempt == _ATTEMPTS - 1 or not _retryable(exc):
+                raise
     return [results[i] for i in range(len(events))]
+
+
+def _retryable(exc: Exception) -> bool:
+    """A unique-key clash, deadlock or serialisation failure (worth judging again)."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code in ("40P01", "40001")
 
 
 def _store(

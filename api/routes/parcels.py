@@ -72,9 +72,10 @@ def _may_see(who: Principal, tracking_no: str, versions: list[Any]) -> None:
     if who.role == "driver":
         if not any(who.vehicle_id in f.vehicles_of(tracking_no) for f in versions):
             raise Forbidden(f"{tracking_no} is not on your vehicle")
-    elif who.role == "station":
-        if not any(who.station_id in f.points_of(tracking_no) for f in versions):
-            raise Forbidden(f"{tracking_no} does not pass your station")
+    elif who.role == "station" and not any(
+        who.station_id in f.points_of(tracking_no) for f in versions
+    ):
+        raise Forbidden(f"{tracking_no} does not pass your station")
 
 
 @router.get(
