@@ -24,6 +24,7 @@ from api.limits import Limits
 from api.migrate import migrate
 from api.routes import (
     assessment,
+    driver,
     fleet,
     kpis,
     manifests,
@@ -121,8 +122,10 @@ def create_app(
         scans,
         parcels,
         assessment,
+        driver,
     ):
         app.include_router(module.router)
+    app.include_router(driver.page_router)
     app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)
     return app

@@ -778,3 +778,35 @@ class Settlement(BaseModel):
     days: list[dt.date]
     rule: str
     carriers: list[CarrierSettlement]
+
+
+class DriverParcel(BaseModel):
+    """A parcel to hand over or collect at a stop, with what its scans say so far."""
+
+    tracking_no: str
+    carrier: str
+    kind: str
+    action: Literal["deliver", "unload", "collect", "load"]
+    status: str = Field(description="open, delivered, collected or failed (its scans so far)")
+    reason: str | None = None
+
+
+class DriverStop(BaseModel):
+    """A stop of one of the vehicle's trips, in order."""
+
+    route_id: str
+    seq: int
+    point_id: str
+    name: str
+    arrival_s: int
+    parcels: list[DriverParcel]
+
+
+class DriverDay(BaseModel):
+    """A driver's stops of the day's released plan, in order, and the failure reasons."""
+
+    date: dt.date
+    plan_id: str | None
+    vehicle_id: str
+    stops: list[DriverStop]
+    reasons: dict[str, str]
