@@ -33,7 +33,7 @@ from dispatch.scan_events import REASONS, ScanEvent
 ON_TIME_TOLERANCE_S = 1800
 
 
-@dataclass
+@dataclass(slots=True)
 class ParcelDay:
     """What the scans of one day say about one parcel."""
 
@@ -112,19 +112,95 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+Key = tuple[str, ...]
+#: (delivered, on time, collected, collected grams, failure reason, open) of one parcel.
+Contribution = tuple[int, int, int, int, str | None, int]
+
+
 @dataclass
 class DayActuals:
-    """The scans of one day folded per parcel, against that day's released plan."""
+    """The scans of one day folded per parcel, against that day's released plan.
+
+    The rows (total, per route, per town, per carrier and town) are kept up to date event
+    by event: a new event changes only its parcel's contribution, so a day of tens of
+    thousands of scans is reported again in about a millisecond when a few more arrive.
+    """
 
     facts: DayFacts
     seq: int = 0
     parcels: dict[str, ParcelDay] = field(default_factory=dict)
+    _rows: dict[Key, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _failed: set[str] = field(default_factory=set, repr=False)
     _report: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.facts.parcels.values():
+            if f.status != "carried":
+                continue
+            for key in self._keys(f):
+                row = self._rows.setdefault(key, _blank())
+                if f.parcel.kind == "delivery":
+                    row["planned_deliveries"] += 1
+                else:
+                    row["planned_pickups"] += 1
+                row["carried"] += 1
+                row["cost_fen"] += f.cost_fen
+                row["carrier_cost_fen"] += f.carrier_cost_fen
+            self._add(f, self._contribution(f, None), 1)
+
+    @staticmethod
+    def _keys(f: ParcelFacts) -> list[Key]:
+        keys: list[Key] = [
+            ("total",),
+            ("town", f.town_id),
+            ("carrier", f.parcel.carrier, f.town_id),
+        ]
+        if f.route_id is not None:
+            keys.append(("route", f.route_id))
+        return keys
+
+    def _contribution(self, f: ParcelFacts, day: ParcelDay | None) -> Contribution:
+        now = state(f, day)
+        collected = now == "collected"
+        return (
+            int(now == "delivered"),
+            int(on_time(f, day, self.facts.date.toordinal())),
+            int(collected),
+            f.parcel.weight_g if collected else 0,
+            (day.failed_reason or "unknown") if now == "failed" and day is not None else None,
+            int(now == "open"),
+        )
+
+    def _add(self, f: ParcelFacts, c: Contribution, sign: int) -> None:
+        for key in self._keys(f):
+            row = self._rows[key]
+            row["delivered"] += sign * c[0]
+            row["on_time"] += sign * c[1]
+            row["collected"] += sign * c[2]
+            row["collected_g"] += sign * c[3]
+            if c[4] is not None:
+                row["failed"][c[4]] += sign
+                if not row["failed"][c[4]]:
+                    del row["failed"][c[4]]
+            row["open"] += sign * c[5]
 
     def apply(self, events: Iterable[ScanEvent], seq: int | None = None) -> None:
         """Fold more events of the day in; `seq` is the last event number seen."""
         for e in events:
-            self.parcels.setdefault(e.tracking_no, ParcelDay()).apply(e)
+            day = self.parcels.setdefault(e.tracking_no, ParcelDay())
+            f = self.facts.parcels.get(e.tracking_no)
+            before = self._contribution(f, day) if f is not None else None
+            day.apply(e)
+            if f is not None:
+                after = self._contribution(f, day)
+                if f.status == "carried" and after != before:
+                    assert before is not None
+                    self._add(f, before, -1)
+                    self._add(f, after, 1)
+                if state(f, day) == "failed":
+                    self._failed.add(e.tracking_no)
+                else:
+                    self._failed.discard(e.tracking_no)
             self._report = None
         if seq is not None:
             self.seq = max(self.seq, seq)
@@ -138,69 +214,40 @@ class DayActuals:
             self._report = self._compute()
         return self._report
 
+    def _row(self, key: Key) -> dict[str, Any]:
+        row = dict(self._rows.get(key) or _blank())
+        row["failed"] = Counter(row["failed"])
+        return _finish(row)
+
     def _compute(self) -> dict[str, Any]:
-        ordinal = self.facts.date.toordinal()
-        routes: dict[str, dict[str, Any]] = {}
-        towns: dict[str, dict[str, Any]] = {}
-        carriers: dict[tuple[str, str], dict[str, Any]] = {}
-        total = _blank()
-        for t, f in self.facts.parcels.items():
-            if f.status != "carried":
-                continue
-            day = self.parcels.get(t)
-            where = [
-                total,
-                towns.setdefault(f.town_id, _blank()),
-                carriers.setdefault((f.parcel.carrier, f.town_id), _blank()),
-            ]
-            if f.route_id is not None:
-                where.append(routes.setdefault(f.route_id, _blank()))
-            now = state(f, day)
-            for row in where:
-                if f.parcel.kind == "delivery":
-                    row["planned_deliveries"] += 1
-                    row["delivered"] += now == "delivered"
-                    row["on_time"] += on_time(f, day, ordinal)
-                else:
-                    row["planned_pickups"] += 1
-                    row["collected"] += now == "collected"
-                    row["collected_g"] += f.parcel.weight_g if now == "collected" else 0
-                row["carried"] += 1
-                row["cost_fen"] += f.cost_fen
-                row["carrier_cost_fen"] += f.carrier_cost_fen
-                if now == "failed" and day is not None:
-                    row["failed"][day.failed_reason or "unknown"] += 1
-                row["open"] += now == "open"
+        keys = sorted(self._rows)
         return {
             "date": self.facts.date.isoformat(),
             "plan_id": self.facts.plan_id,
             "on_time_tolerance_s": ON_TIME_TOLERANCE_S,
-            "total": _finish(total),
+            "total": self._row(("total",)),
             "routes": [
                 {
-                    "route_id": r,
-                    "vehicle_id": self.facts.routes[r].vehicle_id,
-                    "echelon": self.facts.routes[r].echelon,
-                    **_finish(routes[r]),
+                    "route_id": k[1],
+                    "vehicle_id": self.facts.routes[k[1]].vehicle_id,
+                    "echelon": self.facts.routes[k[1]].echelon,
+                    **self._row(k),
                 }
-                for r in sorted(routes)
+                for k in keys
+                if k[0] == "route"
             ],
-            "towns": [{"town_id": t, **_finish(towns[t])} for t in sorted(towns)],
+            "towns": [{"town_id": k[1], **self._row(k)} for k in keys if k[0] == "town"],
             "carriers": [
-                {"carrier": c, "town_id": t, **_finish(carriers[(c, t)])}
-                for c, t in sorted(carriers)
+                {"carrier": k[1], "town_id": k[2], **self._row(k)}
+                for k in keys
+                if k[0] == "carrier"
             ],
             "returns": self.returns(),
         }
 
     def failures(self) -> list[tuple[ParcelFacts, ParcelDay]]:
         """Parcels whose day ended failed, by tracking number."""
-        out = []
-        for t in sorted(self.parcels):
-            f = self.facts.parcels.get(t)
-            if f is not None and state(f, self.parcels[t]) == "failed":
-                out.append((f, self.parcels[t]))
-        return out
+        return [(self.facts.parcels[t], self.parcels[t]) for t in sorted(self._failed)]
 
     def waits_at(self, f: ParcelFacts, day: ParcelDay) -> str:
         """Where a failed parcel waits: produce at its village; a delivery at the base of the

@@ -18,7 +18,7 @@ from typing import Any
 from dispatch.parcel import Parcel
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leg:
     """One ride of a parcel: loaded at `from_point` (leaving at `load_s`) onto a route, dropped
     at `to_point` (arriving at `drop_s`)."""
@@ -32,7 +32,7 @@ class Leg:
     drop_s: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParcelFacts:
     """The plan's word on one parcel.
 
