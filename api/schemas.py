@@ -700,6 +700,7 @@ class DayActualReport(BaseModel):
 
     date: dt.date
     plan_id: str
+    scans_seq: int = Field(description="the day's scans folded in (its last event number)")
     on_time_tolerance_s: int
     total: ActualRow
     routes: list[ActualRow]

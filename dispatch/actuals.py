@@ -224,6 +224,7 @@ class DayActuals:
         return {
             "date": self.facts.date.isoformat(),
             "plan_id": self.facts.plan_id,
+            "scans_seq": self.seq,
             "on_time_tolerance_s": ON_TIME_TOLERANCE_S,
             "total": self._row(("total",)),
             "routes": [

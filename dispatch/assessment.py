@@ -47,29 +47,60 @@ def _fold(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         failed.update(row["failed"])
         cost += row["cost_fen"]
         carrier_cost += row["carrier_cost_fen"]
-    out["failed"] = dict(sorted(failed.items()))
+    out["failed"] = failed
     out["cost_fen"] = cost
     out["carrier_cost_fen"] = carrier_cost
+    out["days"] = len(rows)
     return out
 
 
-def assess(
-    reports: Sequence[Mapping[str, Any]], names: Mapping[str, str], first: str, last: str
-) -> dict[str, Any]:
-    """The towns' assessment over the day reports (DayActuals.report) of a period."""
+TownSums = dict[str, dict[str, Any]]
+
+
+def town_sums(reports: Sequence[Mapping[str, Any]]) -> TownSums:
+    """Per town, the sums of the day reports' town rows (what `assess` adds up)."""
     per_town: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for report in reports:
         for row in report["towns"]:
             per_town[row["town_id"]].append(row)
+    return {town: _fold(rows) for town, rows in per_town.items()}
+
+
+def merge_sums(a: TownSums, b: TownSums) -> TownSums:
+    """The sums of two sets of days."""
+    out = {t: dict(v, failed=Counter(v["failed"])) for t, v in a.items()}
+    for town, s in b.items():
+        if town not in out:
+            out[town] = dict(s, failed=Counter(s["failed"]))
+            continue
+        mine = out[town]
+        for k in (*_SUMMED, "cost_fen", "carrier_cost_fen", "days"):
+            mine[k] += s[k]
+        mine["failed"].update(s["failed"])
+    return out
+
+
+def assess(
+    reports: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    first: str,
+    last: str,
+    sums: TownSums | None = None,
+) -> dict[str, Any]:
+    """The towns' assessment over the day reports (DayActuals.report) of a period; `sums`
+    (town_sums of the same reports, e.g. cached for the days that did not change) saves
+    adding them up again."""
+    sums = town_sums(reports) if sums is None else sums
     towns = []
-    for town in sorted(per_town):
-        s = _fold(per_town[town])
+    for town in sorted(sums):
+        s = sums[town]
         carried = s["carried"]
+        failed = dict(sorted(s["failed"].items()))
         towns.append(
             {
                 "town_id": town,
                 "name": names.get(town, town),
-                "days": len(per_town[town]),
+                "days": s["days"],
                 "delivered": s["delivered"],
                 "collected": s["collected"],
                 "planned_deliveries": s["planned_deliveries"],
@@ -80,10 +111,8 @@ def assess(
                     if s["planned_deliveries"]
                     else None
                 ),
-                "failed": s["failed"],
-                "failure_rate": {
-                    r: round(n / carried, 4) for r, n in s["failed"].items() if carried
-                },
+                "failed": failed,
+                "failure_rate": {r: round(n / carried, 4) for r, n in failed.items() if carried},
                 "open": s["open"],
                 "planned_cost_fen": round(s["cost_fen"]),
                 "planned_cost_per_parcel_fen": round(s["cost_fen"] / carried) if carried else None,
@@ -119,7 +148,7 @@ def settle(reports: Sequence[Mapping[str, Any]], first: str, last: str) -> dict[
                     "carried": s["carried"],
                     "delivered": s["delivered"],
                     "collected": s["collected"],
-                    "failed": s["failed"],
+                    "failed": dict(sorted(s["failed"].items())),
                     "cost_fen": round(s["carrier_cost_fen"]),
                 }
             )
@@ -130,7 +159,7 @@ def settle(reports: Sequence[Mapping[str, Any]], first: str, last: str) -> dict[
                 "carried": total["carried"],
                 "delivered": total["delivered"],
                 "collected": total["collected"],
-                "failed": total["failed"],
+                "failed": dict(sorted(total["failed"].items())),
                 "failed_total": sum(total["failed"].values()),
                 "cost_fen": round(total["carrier_cost_fen"]),
                 "towns": towns,
