@@ -10,7 +10,7 @@ status codes per operation. `make test` runs a fixed-seed ~70 s run per database
     .venv/bin/python -m benchmarks.fuzz [--db URL] [--seed N] [--max-examples 1500] \\
         [--max-time 1800]
 
-With `--max-examples 1500` the 13 operations make about 20,000 generated cases.
+With `--max-examples 1500` the 19 operations make about 20,000 generated cases.
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ def prepare_fixtures(base: str, db_url: str, folder: Path) -> Path:
         job = _wait_done(c, plan_id)
         route = next(r for r in job["plan"]["routes"] if len(r["stops"]) > 2)
         fleet_toml = c.get("/v1/fleet").text
+        # released, so that scans, traces and the assessment have a day to go by
+        assert c.post(f"/v1/plans/{plan_id}/release").status_code == 200
+        tracking_no = route["stops"][0]["load"][0] if route["stops"][0]["load"] else None
     data = {
         "key": key,
         "date": DAY.isoformat(),
@@ -85,6 +88,7 @@ def prepare_fixtures(base: str, db_url: str, folder: Path) -> Path:
         "breakdown_s": route["stops"][1]["arrival_s"],
         "point_id": route["stops"][1]["point_id"],
         "fleet_toml": fleet_toml,
+        "tracking_no": tracking_no or route["stops"][-1]["drop"][0],
     }
     path = folder / "fuzz-fixtures.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 They make generated requests reach success as well as refusal: manifests are real CSV made
 by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events and
-KPI dates are sometimes swapped for the fixtures a test prepared (RD_FUZZ_FIXTURES, a JSON
+KPI, assessment and scan dates and a scanned parcel are sometimes swapped for the fixtures a test prepared (RD_FUZZ_FIXTURES, a JSON
 file: a done plan, its route, vehicle and manifests). Solver time limits are clamped to 1 s
 so that the run stays bounded.
 """
@@ -78,7 +78,11 @@ def flatmap_path_parameters(
 ) -> st.SearchStrategy[dict[str, Any] | None]:
     if not path_parameters:
         return st.just(path_parameters)
-    known = {"plan_id": fixtures()["plan_id"], "route_id": fixtures()["route_id"]}
+    known = {
+        "plan_id": fixtures()["plan_id"],
+        "route_id": fixtures()["route_id"],
+        "tracking_no": fixtures()["tracking_no"],
+    }
     real = {**path_parameters, **{k: v for k, v in known.items() if k in path_parameters}}
     return st.sampled_from([path_parameters, real])
 
@@ -102,6 +106,14 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         ]
         real = {"events": events, "time_limit_s": 1}
         return st.sampled_from([body, real])
+    if where == "POST /v1/scans":
+        scan = {
+            "event_id": "fuzz-1",
+            "tracking_no": f["tracking_no"],
+            "event": "loaded",
+            "time": f"{f['date']}T08:00:00+08:00",
+        }
+        return st.sampled_from([body, {"events": [scan]}])
     return st.just(body)
 
 
@@ -119,4 +131,14 @@ def flatmap_query(
     if _path(context) == "GET /v1/kpis":
         day = fixtures()["date"]
         return st.sampled_from([query, {"from": day, "to": day}])
+    if _path(context) in ("GET /v1/assessment", "GET /v1/settlement"):
+        day = fixtures()["date"]
+        return st.sampled_from(
+            [query, {"from": day, "to": day}, {"from": day, "to": day, "format": "xlsx"}]
+        )
+    if _path(context) == "GET /v1/actuals":
+        return st.sampled_from([query, {"date": fixtures()["date"]}])
+    if _path(context) == "GET /v1/driver/stops":
+        real = {"date": fixtures()["date"], "vehicle_id": fixtures()["vehicle_id"]}
+        return st.sampled_from([query, real])
     return st.just(query)

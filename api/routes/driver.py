@@ -19,7 +19,8 @@ from api.auth import Principal, require
 from api.day_store import DayFactsCache, DayFactsDep
 from api.db import PlanJob, reading
 from api.deps import EngineDep, WorkspaceDep
-from api.errors import COMMON, INVALID
+from api.errors import COMMON, INVALID, Forbidden, Invalid
+from api.limits import MAX_ID_CHARS
 from api.routes.scans import zone_of
 from api.schemas import DriverDay
 from dispatch.actuals import DayActuals, state
@@ -36,7 +37,7 @@ _HEADERS = {"Content-Security-Policy": _CSP, "Cache-Control": "no-cache"}
 
 page_router = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/v1/driver", tags=["driver"], responses=COMMON)
-Driver = Annotated[Principal, Depends(require("driver"))]
+StopsReader = Annotated[Principal, Depends(require("dispatcher", "planner", "driver"))]
 
 
 @page_router.get("/driver")
@@ -125,13 +126,24 @@ def _day(
     responses=INVALID,
 )
 async def driver_stops(
-    who: Driver,
+    who: StopsReader,
     engine: EngineDep,
     ws: WorkspaceDep,
     book: DayFactsDep,
     date: Annotated[dt.date | None, Query(description="default: today in the county")] = None,
+    vehicle_id: Annotated[
+        str | None,
+        Query(max_length=MAX_ID_CHARS, description="dispatchers and planners: whose page"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Stops of the key's vehicle in order with the parcels to hand over or collect and
-    what their scans say; no stops when nothing is released for the day."""
+    """Stops of the key's vehicle (a dispatcher or planner names `vehicle_id`) in order with
+    the parcels to hand over or collect and what their scans say; no stops when nothing is
+    released for the day or the vehicle has no route in it."""
+    if who.role == "driver":
+        if vehicle_id is not None and vehicle_id != who.vehicle_id:
+            raise Forbidden(f"vehicle {vehicle_id} is not yours")
+        vehicle_id = who.vehicle_id
+    elif vehicle_id is None:
+        raise Invalid.field("vehicle_id", "name the vehicle whose stops to show")
     day = date or dt.datetime.now(zone_of(ws)).date()
-    return await run_in_threadpool(_day, engine, ws, book, who.vehicle_id or "", day)
+    return await run_in_threadpool(_day, engine, ws, book, vehicle_id or "", day)

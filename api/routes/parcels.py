@@ -5,24 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from api import day_store, scan_store
-from api.auth import Principal
+from api.auth import Principal, require
 from api.day_store import DayFactsCache, DayFactsDep
 from api.db import ParcelRow, reading
 from api.deps import EngineDep, WorkspaceDep
 from api.errors import COMMON, INVALID, Forbidden, NotFound, responses
 from api.limits import MAX_ID_CHARS
-from api.routes.scans import ScanKey
 from api.schemas import ParcelTrace
 from dispatch.trace import TracedDay, parcel_trace
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/parcels", tags=["parcels"], responses=COMMON)
 
+TraceReader = Annotated[Principal, Depends(require("dispatcher", "planner", "driver", "station"))]
+"""Any role; drivers and stations see only their own parcels."""
 TrackingNo = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
 #: Days after its last known day on which a carried-over parcel is looked for.
 CARRY_DAYS = 7
@@ -87,7 +88,7 @@ def _may_see(who: Principal, tracking_no: str, versions: list[Any]) -> None:
 )
 async def trace_parcel(
     tracking_no: TrackingNo,
-    who: ScanKey,
+    who: TraceReader,
     engine: EngineDep,
     ws: WorkspaceDep,
     book: DayFactsDep,
