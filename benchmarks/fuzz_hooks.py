@@ -1,9 +1,10 @@
 """Schemathesis hooks for fuzzing the live server (SCHEMATHESIS_HOOKS=benchmarks.fuzz_hooks).
 
 They make generated requests reach success as well as refusal: manifests are real CSV made
-by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events and
-KPI, assessment and scan dates and a scanned parcel are sometimes swapped for the fixtures a test prepared (RD_FUZZ_FIXTURES, a JSON
-file: a done plan, its route, vehicle and manifests). Solver time limits are clamped to 1 s
+by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events, KPI,
+assessment and scan dates and a scanned parcel are sometimes swapped for the fixtures a test
+prepared (RD_FUZZ_FIXTURES, a JSON file: a done and released plan, its route, vehicle, a
+parcel and manifests). Solver time limits are clamped to 1 s
 so that the run stays bounded.
 """
 
