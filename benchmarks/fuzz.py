@@ -10,7 +10,7 @@ status codes per operation. `make test` runs a fixed-seed ~70 s run per database
     .venv/bin/python -m benchmarks.fuzz [--db URL] [--seed N] [--max-examples 1500] \\
         [--max-time 1800]
 
-With `--max-examples 1500` the 19 operations make about 20,000 generated cases.
+With `--max-examples 1500` the 23 operations make about 20,000 generated cases.
 """
 
 from __future__ import annotations
