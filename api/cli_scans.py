@@ -94,9 +94,9 @@ def import_(
         try:
             events.append((n, who, to_event(ScanEventIn.model_validate(row), zone)))
         except ValidationError as exc:
-            for e in exc.errors():
-                field = ".".join(str(p) for p in e["loc"]) or "row"
-                errors.append(f"{file}: row {n}: {field}: {e['msg']}")
+            for problem in exc.errors():
+                field = ".".join(str(p) for p in problem["loc"]) or "row"
+                errors.append(f"{file}: row {n}: {field}: {problem['msg']}")
     if errors:
         for line in errors[:100]:
             typer.echo(f"error: {line}", err=True)

@@ -113,11 +113,11 @@ class DayFactsCache:
         """The facts of the done plan `plan_id` (blocking: database and parsing)."""
         hit = self._facts.get(plan_id)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
         with self._lock:  # one build per plan at a time; the rest wait and hit the cache
             hit = self._facts.get(plan_id)
             if hit is not None:
-                return hit  # type: ignore[no-any-return]
+                return hit
             with reading(engine) as session:
                 job = session.get(PlanJob, plan_id)
             if job is None or job.plan_json is None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -221,11 +222,15 @@ def _insert(
     rows = []
     for day in sorted(per_day):
         mine = per_day[day]
-        stmt = insert(ScanDay).values(day=day, seq=len(mine))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ScanDay.day], set_={"seq": ScanDay.seq + len(mine)}
-        ).returning(ScanDay.seq)
-        last = int(session.execute(stmt).scalar_one())
+        upsert = (
+            insert(ScanDay)
+            .values(day=day, seq=len(mine))
+            .on_conflict_do_update(
+                index_elements=[ScanDay.day], set_={"seq": ScanDay.seq + len(mine)}
+            )
+            .returning(ScanDay.seq)
+        )
+        last = int(session.execute(upsert).scalar_one())
         for k, e in enumerate(mine):
             rows.append(
                 {
@@ -246,7 +251,7 @@ def _insert(
                     "received_at": now,
                 }
             )
-    session.execute(ScanRow.__table__.insert(), rows)
+    session.execute(sa_insert(ScanRow), rows)
 
 
 def events_of(engine: Engine, tracking_no: str) -> list[ScanRow]:

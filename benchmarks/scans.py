@@ -297,17 +297,17 @@ def run(args: argparse.Namespace) -> None:
             threading.Thread(target=upload, args=(batches[i :: args.uploaders],))
             for i in range(args.uploaders)
         ]
-        for t in readers:
-            t.start()
+        for thread in readers:
+            thread.start()
         t0 = time.perf_counter()
-        for t in uploaders:
-            t.start()
-        for t in uploaders:
-            t.join()
+        for thread in uploaders:
+            thread.start()
+        for thread in uploaders:
+            thread.join()
         ingest_s = time.perf_counter() - t0
         done.set()
-        for t in readers:
-            t.join()
+        for thread in readers:
+            thread.join()
         load_after = os.getloadavg()
     bad = sorted({s for s in statuses if s != 200})
     print(

@@ -146,10 +146,10 @@ def build_day_facts(
                 if 0 < i < len(stops) - 1:
                     at_stop[i].append(t)
         _share(r, at_stop, records, equal, by_rule)
-    status: dict[str, tuple[str, str | None]] = {}
+    status: dict[str, tuple[str, str | None]] = {}  # tracking number -> (status, code)
     for u in plan.get("unassigned", []):
-        code = str(u["code"])
-        status[u["parcel_id"]] = ("deferred" if code.startswith("deferred") else "unassigned", code)
+        why = str(u["code"])
+        status[u["parcel_id"]] = ("deferred" if why.startswith("deferred") else "unassigned", why)
     for h in plan.get("held", []):
         status[h["parcel_id"]] = ("held", str(h["code"]))
     waits = {c["parcel_id"]: c["at"] for c in plan.get("carried_in", [])}
@@ -159,11 +159,11 @@ def build_day_facts(
         mine = tuple(sorted(legs.get(t, []), key=lambda g: (g.load_s, g.drop_s)))
         if t not in status and not mine:
             continue  # a record the plan does not mention (not this version's parcel)
-        state, code = status.get(t, ("carried", None))
+        planned, code = status.get(t, ("carried", None))
         facts[t] = ParcelFacts(
             parcel=p,
             town_id=town_of.get(p.point_id, p.point_id),
-            status=state,
+            status=planned,
             code=code,
             legs=mine,
             route_id=_handing_route(p, mine),

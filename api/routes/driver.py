@@ -58,7 +58,13 @@ def _day(
     """The vehicle's stops in the day's released plan, with each parcel's scan status."""
     labels = {code: label for code, (_, label) in REASONS.items()}
     ids = day_store.released_plan_ids(engine, date)
-    empty = {"date": date, "plan_id": None, "vehicle_id": vehicle, "stops": [], "reasons": labels}
+    empty: dict[str, Any] = {
+        "date": date,
+        "plan_id": None,
+        "vehicle_id": vehicle,
+        "stops": [],
+        "reasons": labels,
+    }
     if not ids:
         return empty
     with reading(engine) as session:
