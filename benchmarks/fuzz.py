@@ -195,6 +195,8 @@ def _statuses(cassette: Path) -> tuple[dict[str, set[int]], dict[str, dict[int, 
 def _template(path: str) -> str:
     """A request path as its route template."""
     parts = path.split("/")
+    if len(parts) >= 4 and parts[2] == "parcels":
+        parts[3] = "{tracking_no}"
     if len(parts) >= 4 and parts[2] == "plans":
         parts[3] = "{plan_id}"
         if len(parts) >= 7 and parts[4] == "routes":
