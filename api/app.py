@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.auth import FailedAuthLimiter
 from api.county_store import claim_county
-from api.day_store import DayFactsCache
+from api.day_store import DayFactsCache, warm_up
 from api.db import default_db_url, make_engine
 from api.deps import Caches, serve_county, workspace
 from api.gate import Gate
@@ -90,7 +90,12 @@ def create_app(
         claim_county(engine, served.settings.identity, served.name)
         app.state.jobs.start()
         if preload_workspace:
-            threading.Thread(target=workspace, name="load-workspace", daemon=True).start()
+            threading.Thread(
+                target=warm_up,
+                args=(engine, workspace, app.state.day_facts),
+                name="warm-up",
+                daemon=True,
+            ).start()
         try:
             yield
         finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Engine
 from api.db import PlanJob, reading
 from api.deps import Lru
 from api.manifest_store import load_parcels
-from api.scan_store import events_since, row_event
+from api.scan_store import events_since
 from dispatch.actuals import DayActuals
 from dispatch.day_facts import DayFacts, build_day_facts
 from dispatch.parcel import Parcel
@@ -161,8 +162,8 @@ class DayFactsCache:
         actuals, lock = entry
         with lock:
             if revision is None or revision > actuals.seq:
-                rows = events_since(engine, facts.date, actuals.seq)
-                actuals.apply((row_event(r) for r in rows), rows[-1].seq if rows else None)
+                events, last = events_since(engine, facts.date, actuals.seq)
+                actuals.apply(events, last)
             return use(actuals)
 
 
@@ -189,3 +190,30 @@ def next_day_carry_over(
         raise LookupError(f"plan {plan_id} has no stored result")
     previous = json.loads(job.plan_json)
     return book.with_actuals(engine, ws, plan_id, None, lambda a: with_failures(previous, a))
+
+
+#: Days of history folded at start-up, so the first assessment does not wait for them.
+WARM_DAYS = 31
+
+
+def warm_up(engine: Engine, ws_of: Callable[[], Workspace], book: DayFactsCache) -> None:
+    """Fold the released plans of the last WARM_DAYS days that have any (a server thread at
+    start-up); a failure only means the first reads do it themselves."""
+    try:
+        ws = ws_of()
+        with reading(engine) as session:
+            latest = session.scalar(
+                select(PlanJob.date)
+                .where(PlanJob.released_at.is_not(None))
+                .order_by(PlanJob.date.desc())
+                .limit(1)
+            )
+        if latest is None:
+            return
+        first = latest - dt.timedelta(days=WARM_DAYS - 1)
+        for ids in released_per_day(engine, first, latest).values():
+            book.with_actuals(engine, ws, ids[-1], None, lambda a: a.report())
+    except Exception:  # best effort: the reads fold what is missing
+        logging.getLogger("ruraldispatch.api").warning(
+            "warm-up of the scans stopped", exc_info=True
+        )

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import insert as sa_insert
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db import ScanDay, ScanRow, reading, utcnow, writing
+from dispatch.actuals import FoldedScan
 from dispatch.day_facts import DayFacts
 from dispatch.scan_events import (
     Judged,
@@ -197,13 +198,18 @@ def _rows_by_id(session: Session, event_ids: Sequence[str]) -> list[ScanRow]:
 
 
 def _rows_of_parcels(session: Session, parcels: Sequence[tuple[dt.date, str]]) -> list[ScanRow]:
+    """Stored rows of these (day, tracking number) pairs: looked up by tracking number and day
+    (the index's order; SQLite does not use an index for a row-value IN), then filtered."""
+    wanted = set(parcels)
+    days = sorted({day for day, _ in parcels})
+    numbers = sorted({t for _, t in parcels})
     rows: list[ScanRow] = []
-    for k in range(0, len(parcels), _CHUNK):
-        chunk = [(t, day) for day, t in parcels[k : k + _CHUNK]]
+    for k in range(0, len(numbers), _CHUNK):
+        chunk = numbers[k : k + _CHUNK]
         rows += session.scalars(
-            select(ScanRow).where(tuple_(ScanRow.tracking_no, ScanRow.day).in_(chunk))
+            select(ScanRow).where(ScanRow.tracking_no.in_(chunk), ScanRow.day.in_(days))
         ).all()
-    return rows
+    return [r for r in rows if (r.day, r.tracking_no) in wanted]
 
 
 def _insert(
@@ -278,13 +284,24 @@ def day_revisions(engine: Engine, days: Iterable[dt.date]) -> dict[dt.date, int]
     return {day: int(seq) for day, seq in rows}
 
 
-def events_since(engine: Engine, day: dt.date, after_seq: int) -> list[ScanRow]:
-    """The day's events numbered after `after_seq`, in seq order."""
-    with reading(engine) as session:
-        return list(
-            session.scalars(
-                select(ScanRow)
-                .where(ScanRow.day == day, ScanRow.seq > after_seq)
-                .order_by(ScanRow.seq)
-            )
-        )
+def events_since(
+    engine: Engine, day: dt.date, after_seq: int
+) -> tuple[list[FoldedScan], int | None]:
+    """The day's events numbered after `after_seq`, in seq order, as plan-against-actual
+    folds them, and the last number."""
+    columns = (
+        ScanRow.tracking_no,
+        ScanRow.event,
+        ScanRow.time_s,
+        ScanRow.reason,
+        ScanRow.vehicle_id,
+        ScanRow.seq,
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*columns)
+            .where(ScanRow.day == day, ScanRow.seq > after_seq)
+            .order_by(ScanRow.seq)
+        ).all()
+    events = [FoldedScan(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return events, (int(rows[-1][5]) if rows else None)

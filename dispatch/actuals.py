@@ -24,13 +24,43 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from dispatch.day_facts import DayFacts, ParcelFacts
-from dispatch.scan_events import REASONS, ScanEvent
+from dispatch.scan_events import REASONS
 
 #: A delivery up to this many seconds after its planned arrival is still on time.
 ON_TIME_TOLERANCE_S = 1800
+
+
+class Scanned(Protocol):
+    """What folding needs of a scan (a ScanEvent, or a FoldedScan read for folding)."""
+
+    @property
+    def tracking_no(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def time_s(self) -> float: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def vehicle_id(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedScan:
+    """A stored scan as plan-against-actual reads it (seconds since midnight only)."""
+
+    tracking_no: str
+    event: str
+    time_s: float
+    reason: str | None
+    vehicle_id: str | None
+
+
+#: Events that move a parcel along its chain without changing how its day ends.
+_IN_TRANSIT = frozenset(("loaded", "unloaded_at_station"))
 
 
 @dataclass(slots=True)
@@ -44,7 +74,7 @@ class ParcelDay:
     failed_vehicle: str | None = None
     events: int = 0
 
-    def apply(self, e: ScanEvent) -> None:
+    def apply(self, e: Scanned) -> None:
         """Take one more event into account (any order of arrival)."""
         self.events += 1
         if e.event == "delivered" and (self.delivered_s is None or e.time_s < self.delivered_s):
@@ -138,7 +168,9 @@ class DayActuals:
             if f.status != "carried":
                 continue
             for key in self._keys(f):
-                row = self._rows.setdefault(key, _blank())
+                row = self._rows.get(key)
+                if row is None:
+                    row = self._rows[key] = _blank()
                 if f.parcel.kind == "delivery":
                     row["planned_deliveries"] += 1
                 else:
@@ -184,10 +216,15 @@ class DayActuals:
                     del row["failed"][c[4]]
             row["open"] += sign * c[5]
 
-    def apply(self, events: Iterable[ScanEvent], seq: int | None = None) -> None:
+    def apply(self, events: Iterable[Scanned], seq: int | None = None) -> None:
         """Fold more events of the day in; `seq` is the last event number seen."""
         for e in events:
-            day = self.parcels.setdefault(e.tracking_no, ParcelDay())
+            day = self.parcels.get(e.tracking_no)
+            if day is None:
+                day = self.parcels[e.tracking_no] = ParcelDay()
+            if e.event in _IN_TRANSIT:
+                day.events += 1
+                continue
             f = self.facts.parcels.get(e.tracking_no)
             before = self._contribution(f, day) if f is not None else None
             day.apply(e)
