@@ -39,7 +39,8 @@ MAX_VROOM_TASKS = 2000
 MAX_VROOM_VEHICLES = 200
 MAX_VROOM_LOCATIONS = 2500
 #: VROOM integers (amounts, capacities, times, costs) stay below this, so that sums over a
-#: problem's tasks stay far inside the solver's int64.
+#: problem's tasks stay far inside the solver's int64. The optimizer's VROOM reader holds the
+#: command line to the same bound (optimizer.vroom.reader.MAX_INT; a test keeps them equal).
 MAX_VROOM_INT = 2**40
 
 MB = 1024 * 1024

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import typer
 
-from optimizer.problem import MANDATORY, Break, Problem, Vehicle
+from optimizer.problem import Break, Problem, Vehicle
 
 GRID = 600  #: county extent (units of 100 m)
 CAPACITY = 300  #: parcels per van
@@ -122,17 +122,13 @@ def day_problem(inst: RuralInstance, lunch: bool = True) -> Problem:
     """The VRPTW as the day planner's kind of Problem: metres, seconds since midnight, grams,
     vans with a fixed, per-km and hourly cost and (with `lunch`) a lunch break each."""
     exact = np.hypot(*(inst.xy[:, None, :] - inst.xy[None, :, :]).transpose(2, 0, 1))
-    n = len(inst.xy)
-    zeros = np.zeros(n, dtype=np.int64)
-    return Problem(
-        distances=[np.rint(exact * 100).astype(np.int64)],
+    return Problem.build(
+        [np.rint(exact * 100).astype(np.int64)],
+        [replace(VAN, lunch=LUNCH if lunch else None)] * FLEET,
         durations=[np.ceil(exact * 10 - 1e-9).astype(np.int64)],
-        delivery=np.stack([inst.demand * 1000, zeros], axis=1),
-        pickup=np.zeros((n, 2), dtype=np.int64),
+        delivery=inst.demand * 1000,
         time_windows=inst.windows * 10 + DAY_START_S,
         service=inst.service * 10,
-        vehicles=[replace(VAN, lunch=LUNCH if lunch else None)] * FLEET,
-        penalty=np.full(n, MANDATORY, dtype=np.int64),
     )
 
 

@@ -205,14 +205,14 @@ def solve_leg(
         windows[:, 0] = np.minimum(windows[:, 0], windows[:, 1])
     vehicles = [_vehicle(slot, depot_loc, profile_index, fleet, exact) for slot in slots]
 
-    problem = Problem(
-        distances=distances,
+    problem = Problem.build(
+        distances,
+        vehicles,
         durations=durations,
         delivery=delivery,
         pickup=pickup,
         time_windows=windows,
         service=service,
-        vehicles=vehicles,
         penalty=penalty,
         allowed=allowed,
     )

@@ -1,4 +1,5 @@
-"""Coordinate conversions: GCJ-02 (Chinese map apps) <-> WGS-84, and WGS-84 <-> UTM metres.
+"""Coordinates: GCJ-02 (Chinese map apps) <-> WGS-84, WGS-84 <-> UTM metres, and the
+great-circle distance between WGS-84 points (geodata's one such helper).
 
 Metres are taken in the UTM zone of the county (`utm_crs`); Chongqing's is 48N (EPSG:32648),
 the default of every projection here.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,8 +20,10 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-_A = 6378245.0  # Krasovsky 1940 semi-major axis (m), as in the GCJ-02 formula
-_EE = 0.00669342162296594323  # its first eccentricity squared
+#: The GCJ-02 formula's own ellipsoid, Krasovsky 1940: semi-major axis (m) and first
+#: eccentricity squared. Part of the published formula, not an Earth radius to reuse.
+_KRASOVSKY_A_M = 6378245.0
+_KRASOVSKY_EE = 0.00669342162296594323
 _INVERSE_TOL_DEG = 1e-10  # ~1 cm
 _INVERSE_MAX_ITER = 30
 
@@ -29,13 +33,29 @@ UTM48N = "EPSG:32648"
 #: Mean Earth radius (m) for great-circle distances, the value osmnx uses for edge lengths.
 EARTH_RADIUS_M = 6_371_009.0
 
+FloatArray = npt.NDArray[np.float64]
 
-def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Haversine distance (m) between two WGS-84 points given in degrees."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2.0 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+@overload
+def great_circle_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float: ...
+@overload
+def great_circle_m(
+    lon1: FloatArray, lat1: FloatArray, lon2: FloatArray, lat2: FloatArray
+) -> FloatArray: ...
+def great_circle_m(
+    lon1: float | FloatArray,
+    lat1: float | FloatArray,
+    lon2: float | FloatArray,
+    lat2: float | FloatArray,
+) -> float | FloatArray:
+    """Haversine distance (m) between WGS-84 points given in degrees, one pair or arrays."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
+    metres = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return metres if isinstance(metres, np.ndarray) else float(metres)
 
 
 def _out_of_china(lon: float, lat: float) -> bool:
@@ -66,10 +86,10 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     dlat = _transform_lat(lon - 105.0, lat - 35.0)
     dlon = _transform_lon(lon - 105.0, lat - 35.0)
     radlat = lat / 180.0 * math.pi
-    magic = 1 - _EE * math.sin(radlat) ** 2
+    magic = 1 - _KRASOVSKY_EE * math.sin(radlat) ** 2
     sqrtmagic = math.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * math.pi)
-    dlon = (dlon * 180.0) / (_A / sqrtmagic * math.cos(radlat) * math.pi)
+    dlat = (dlat * 180.0) / ((_KRASOVSKY_A_M * (1 - _KRASOVSKY_EE)) / (magic * sqrtmagic) * math.pi)
+    dlon = (dlon * 180.0) / (_KRASOVSKY_A_M / sqrtmagic * math.cos(radlat) * math.pi)
     return lon + dlon, lat + dlat
 
 

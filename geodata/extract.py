@@ -34,6 +34,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from geodata.cache import cache_folder
+from geodata.crs import great_circle_m
 from geodata.road_table import RoadTable
 from geodata.roadclass import HIGHWAY_CLASS, highway_speeds
 
@@ -41,7 +42,6 @@ from geodata.roadclass import HIGHWAY_CLASS, highway_speeds
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 _CACHE_FORMAT = "extract-v1"  # bump when the table changes
 _UNDEFINED = 2_147_483_647  # osmium's x/y of a node location missing from the file
-_EARTH_RADIUS_M = 6_371_009.0
 _TAGS = sorted(HIGHWAY_CLASS)
 _ONEWAY_YES = {"yes", "true", "1"}
 _ONEWAY_REVERSE = {"-1", "reverse"}
@@ -224,7 +224,7 @@ def _table(ways: _Ways, tag_speed: Mapping[str, float], clip: BaseGeometry | Non
     if loops.any():  # a way looping back to where it joins: split it in the middle
         vertex[(from_entry[loops] + to_entry[loops]) // 2] = True
         owner, edge_ids, from_entry, to_entry = _edges(vertex, seg)
-    seg_m = _haversine_m(lon[seg], lat[seg], lon[seg + 1], lat[seg + 1])
+    seg_m = great_circle_m(lon[seg], lat[seg], lon[seg + 1], lat[seg + 1])
     length = np.bincount(np.searchsorted(edge_ids, owner), weights=seg_m, minlength=len(edge_ids))
     way = way_of[from_entry]
     kph_by_tag = np.array([tag_speed[t] for t in _TAGS])
@@ -343,21 +343,6 @@ def _largest_strong_component(
     _, label = connected_components(graph, directed=True, connection="strong")
     biggest = np.bincount(label).argmax()
     return (label[a] == biggest) & (label[b] == biggest)
-
-
-def _haversine_m(
-    lon1: npt.NDArray[np.float64],
-    lat1: npt.NDArray[np.float64],
-    lon2: npt.NDArray[np.float64],
-    lat2: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """Great-circle metres between lon/lat pairs (degrees), as osmnx measures edges."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = (
-        np.sin((p2 - p1) / 2) ** 2
-        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2.0 * _EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
 def _cache_key(path: Path, tag_speed: Mapping[str, float], clip: BaseGeometry | None) -> str:

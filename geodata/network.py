@@ -24,14 +24,13 @@ from shapely import STRtree
 from shapely.geometry import LineString
 from shapely.ops import substring
 
-from geodata.crs import from_utm, to_utm, utm_crs_of
+from geodata.crs import from_utm, great_circle_m, to_utm, utm_crs_of
 from geodata.points import ServicePoint
 
 #: A point is attached to an end node of its nearest edge unless splitting the edge brings the
 #: attachment more than this much closer (m).
 SPLIT_GAIN_M = 10.0
 _MERGE_M = 0.5  # points whose feet are this close (m) along an edge share one new node
-_EARTH_RADIUS_M = 6_371_009.0
 
 Edge = tuple[Any, Any, Any]  # (u, v, key)
 
@@ -270,7 +269,4 @@ def _replace(
 
 def _ground_m(point: ServicePoint, node: dict[str, Any]) -> float:
     """Great-circle metres from a point to a graph node (lon `x`, lat `y`)."""
-    lat1, lat2 = math.radians(point.lat), math.radians(float(node["y"]))
-    dlat, dlon = lat2 - lat1, math.radians(float(node["x"]) - point.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2.0 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return great_circle_m(point.lon, point.lat, float(node["x"]), float(node["y"]))

@@ -31,7 +31,7 @@ import vrplib
 
 from optimizer import portfolio
 from optimizer.portfolio import EnginePool
-from optimizer.problem import MANDATORY, Problem, Solution, Vehicle
+from optimizer.problem import Problem, Solution, Vehicle
 from optimizer.solver import SolveParams
 from optimizer.validate import validate
 
@@ -195,16 +195,13 @@ def read_problem(path: Path, fmt: Format) -> TextbookInstance:
         shift_start=int(windows[depot, 0]),
         shift_end=int(windows[depot, 1]),
     )
-    zeros = np.zeros(n, dtype=np.int64)
-    problem = Problem(
-        distances=[distances],
+    problem = Problem.build(
+        [distances],
+        [vehicle] * fleet,
         durations=[durations],
-        delivery=np.stack([demand, zeros], axis=1),
-        pickup=np.zeros((n, 2), dtype=np.int64),
+        delivery=demand,
         time_windows=windows,
         service=service,
-        vehicles=[vehicle] * fleet,
-        penalty=np.full(n, MANDATORY, dtype=np.int64),
     )
     if coords is None:
         coords = np.zeros((n, 2), dtype=np.float64)

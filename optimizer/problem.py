@@ -7,6 +7,7 @@ customer. The optimizer knows nothing of parcels, carriers or towns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,8 @@ IntArray = npt.NDArray[np.int64]
 
 #: Sentinel penalty meaning "this node must be served".
 MANDATORY = -1
+#: The default planning horizon (s): one day from midnight.
+DAY_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,56 @@ class Problem:
     allowed: list[frozenset[int] | None] = field(default_factory=list)
     pairs: list[tuple[int, int]] = field(default_factory=list)
 
+    @classmethod
+    def build(
+        cls,
+        distances: Sequence[npt.ArrayLike],
+        vehicles: Sequence[Vehicle],
+        *,
+        durations: Sequence[npt.ArrayLike] | None = None,
+        delivery: npt.ArrayLike | None = None,
+        pickup: npt.ArrayLike | None = None,
+        time_windows: npt.ArrayLike | None = None,
+        horizon_s: int = DAY_S,
+        service: npt.ArrayLike | None = None,
+        penalty: int | npt.ArrayLike = MANDATORY,
+        allowed: Sequence[frozenset[int] | None] | None = None,
+        pairs: Sequence[tuple[int, int]] = (),
+    ) -> Problem:
+        """The one way to make a Problem: int64 arrays, sizes taken from `distances[0]`.
+
+        Omitted parts default to nothing: zero travel times, no delivery or pickup, service
+        0 s, every window [0, `horizon_s`]. `delivery` and `pickup` are (n, 2) (grams, ml)
+        or (n,) grams; `penalty` is one value for every node (default MANDATORY) or (n,).
+        """
+        matrices = [_ints(m) for m in distances]
+        n = int(matrices[0].shape[0]) if matrices else 0
+        zeros = np.zeros(n, dtype=np.int64)
+        return cls(
+            distances=matrices,
+            durations=(
+                [np.zeros_like(m) for m in matrices]
+                if durations is None
+                else [_ints(m) for m in durations]
+            ),
+            delivery=_amounts(delivery, zeros),
+            pickup=_amounts(pickup, zeros),
+            time_windows=(
+                np.tile(np.array([0, horizon_s], dtype=np.int64), (n, 1))
+                if time_windows is None
+                else _ints(time_windows)
+            ),
+            service=zeros.copy() if service is None else _ints(service),
+            vehicles=list(vehicles),
+            penalty=(
+                np.full(n, penalty, dtype=np.int64)
+                if isinstance(penalty, int | np.integer)
+                else _ints(penalty)
+            ),
+            allowed=[] if allowed is None else list(allowed),
+            pairs=list(pairs),
+        )
+
     @property
     def n(self) -> int:
         """Number of locations (depots and customers)."""
@@ -101,6 +154,18 @@ class Problem:
             return True
         allowed = self.allowed[node]
         return allowed is None or vehicle in allowed
+
+
+def _ints(values: npt.ArrayLike) -> IntArray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _amounts(values: npt.ArrayLike | None, zeros: IntArray) -> IntArray:
+    """(n, 2) grams and millilitres from (n, 2), from (n,) grams, or zeros from None."""
+    if values is None:
+        return np.zeros((len(zeros), 2), dtype=np.int64)
+    array = _ints(values)
+    return np.stack([array, zeros], axis=1) if array.ndim == 1 else array
 
 
 @dataclass

@@ -15,6 +15,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from api.limits import MAX_VROOM_INT
+from optimizer.vroom import reader as vroom_reader
 from tests.dispatch import poppler
 
 DAY = "2026-11-28"
@@ -284,6 +286,24 @@ def test_solve_vroom_json_in_and_out(tmp_path: Path) -> None:
     path.write_text(json.dumps({"jobs": 3}), encoding="utf-8")
     bad = run("solve", str(path), "--format", "vroom", "--time-limit", "1")
     assert bad.returncode == 2 and json.loads(bad.stdout)["code"] == 2
+
+
+def test_solve_vroom_refuses_huge_numbers_naming_the_field(tmp_path: Path) -> None:
+    problem = {
+        "vehicles": [{"id": 7, "start": [105.93, 29.34], "capacity": [10]}],
+        "jobs": [{"id": 1, "location": [105.95, 29.36], "delivery": [1e300]}],
+    }
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(problem), encoding="utf-8")
+    r = run("solve", str(path), "--format", "vroom", "--time-limit", "1")
+    assert r.returncode == 2, r.stderr
+    answer = json.loads(r.stdout)
+    assert answer["code"] == 2 and "jobs[0].delivery[0]: must be <= " in answer["error"]
+    assert "Traceback" not in r.stderr
+
+
+def test_the_api_and_the_cli_bound_vroom_integers_alike() -> None:
+    assert MAX_VROOM_INT == vroom_reader.MAX_INT
 
 
 # --- sheets from a stored plan -------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dispatch.modes import route_parcels
 from dispatch.reasons import why_unserved
 from dispatch.station_timing import feeder_ready, last_call, produce_back
 from dispatch.workspace import Workspace
-from optimizer.problem import MANDATORY, Problem, Vehicle
+from optimizer.problem import Problem, Vehicle
 from tests.dispatch.tiny_county import S1, S2, V11, V12, V21, V22, H, fleet, parcel, workspace
 
 HOUR = 3600
@@ -177,16 +177,7 @@ def test_an_owed_lunch_is_taken_after_a_trip_that_ends_in_the_window(ws: Workspa
 def _line_problem() -> Problem:
     """Depot 0 and stops 1, 2 half an hour apart; 10 min service."""
     d = np.array([[0, 1800, 3600], [1800, 0, 1800], [3600, 1800, 0]], np.int64)
-    return Problem(
-        distances=[d],
-        durations=[d],
-        delivery=np.zeros((3, 2), np.int64),
-        pickup=np.zeros((3, 2), np.int64),
-        time_windows=np.array([[0, 86400], [0, 86400], [0, 86400]], np.int64),
-        service=np.array([900, 600, 600], np.int64),
-        vehicles=[Vehicle(0, 0, 10, 10)],
-        penalty=np.full(3, MANDATORY, np.int64),
-    )
+    return Problem.build([d], [Vehicle(0, 0, 10, 10)], durations=[d], service=[900, 600, 600])
 
 
 def _slot(ws: Workspace, lunch: LunchWindow | None) -> TripSlot:

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geodata.crs import from_utm, gcj02_to_wgs84, to_utm, wgs84_to_gcj02
+from geodata.crs import (
+    EARTH_RADIUS_M,
+    from_utm,
+    gcj02_to_wgs84,
+    great_circle_m,
+    to_utm,
+    wgs84_to_gcj02,
+)
 
 
 def test_forward_matches_published_offsets() -> None:
@@ -31,3 +41,17 @@ def test_utm_round_trip() -> None:
     assert 580_000 < x[0] < 600_000 and 3_240_000 < y[0] < 3_260_000
     lon, lat = from_utm(x, y)
     assert (lon[0], lat[0]) == pytest.approx((105.9, 29.35), abs=1e-9)
+
+
+def test_great_circle_one_pair_or_arrays() -> None:
+    one_degree = great_circle_m(105.9, 29.0, 105.9, 30.0)  # along a meridian
+    assert isinstance(one_degree, float)
+    assert one_degree == pytest.approx(EARTH_RADIUS_M * math.pi / 180, rel=1e-12)
+    assert great_circle_m(105.9, 29.3, 105.9, 29.3) == 0.0
+    lon = np.array([105.80, 105.95, 106.10])
+    lat = np.array([29.20, 29.35, 29.50])
+    pairs = great_circle_m(lon[:-1], lat[:-1], lon[1:], lat[1:])
+    assert isinstance(pairs, np.ndarray) and pairs.shape == (2,)
+    for k in range(2):
+        one = great_circle_m(float(lon[k]), float(lat[k]), float(lon[k + 1]), float(lat[k + 1]))
+        assert pairs[k] == pytest.approx(one, rel=1e-12)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.problem import MANDATORY, Break, Problem, Vehicle
+from optimizer.problem import Break, Problem, Vehicle
 
 HOUR = 3600
 LUNCH = Break(11 * HOUR + 1800, 13 * HOUR, 1800)
@@ -42,13 +42,11 @@ def rural_day(customers: int, seed: int, vans: int = 8, lunch: bool = True) -> P
         max_duration=9 * HOUR,
         lunch=LUNCH if lunch else None,
     )
-    return Problem(
-        distances=[dist],
+    return Problem.build(
+        [dist],
+        [van] * vans,
         durations=[dist * 12 // 100],  # 30 km/h
         delivery=delivery,
-        pickup=np.zeros((n, 2), np.int64),
         time_windows=windows,
         service=service,
-        vehicles=[van] * vans,
-        penalty=np.full(n, MANDATORY, np.int64),
     )

@@ -28,17 +28,15 @@ def tiny(vehicles: list[Vehicle], **fields: object) -> Problem:
     xy = np.array(POINTS, dtype=np.int64) * 1000
     dist = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2).astype(np.int64)
     n = len(POINTS)
-    delivery = np.zeros((n, 2), np.int64)
-    delivery[1:, 0] = 1000
-    problem = Problem(
-        distances=[dist],
+    grams = np.full(n, 1000, np.int64)
+    grams[0] = 0
+    problem = Problem.build(
+        [dist],
+        vehicles,
         durations=[dist // 10],
-        delivery=delivery,
-        pickup=np.zeros((n, 2), np.int64),
+        delivery=grams,
         time_windows=np.tile(np.array([6 * HOUR, 20 * HOUR], np.int64), (n, 1)),
-        service=np.array([0, 300, 300, 300, 300, 300], np.int64),
-        vehicles=vehicles,
-        penalty=np.full(n, MANDATORY, np.int64),
+        service=[0, 300, 300, 300, 300, 300],
     )
     return replace(problem, **fields)
 

@@ -10,7 +10,7 @@ import pytest
 
 from optimizer import portfolio
 from optimizer.portfolio import portfolio_params
-from optimizer.problem import MANDATORY, Problem, Vehicle
+from optimizer.problem import Problem, Vehicle
 from optimizer.solver import SolveParams
 from optimizer.validate import validate
 from tests.optimizer.instances import rural_day
@@ -23,16 +23,11 @@ def _cvrp(n: int = 12, seed: int = 3) -> Problem:
     dist = dist.astype(np.int64)
     demand = rng.integers(100, 900, size=n)
     demand[0] = 0
-    zeros = np.zeros(n, dtype=np.int64)
-    return Problem(
-        distances=[dist],
+    return Problem.build(
+        [dist],
+        [Vehicle(start=0, end=0, capacity_g=2_000, capacity_ml=0)] * (n // 3 + 2),
         durations=[dist // 10],
-        delivery=np.stack([demand, zeros], axis=1).astype(np.int64),
-        pickup=np.zeros((n, 2), dtype=np.int64),
-        time_windows=np.tile(np.array([0, 86_400], dtype=np.int64), (n, 1)),
-        service=np.zeros(n, dtype=np.int64),
-        vehicles=[Vehicle(start=0, end=0, capacity_g=2_000, capacity_ml=0)] * (n // 3 + 2),
-        penalty=np.full(n, MANDATORY, dtype=np.int64),
+        delivery=demand,
     )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from optimizer.costs import route_distance
-from optimizer.problem import MANDATORY, Break, Problem, Solution, Vehicle
+from optimizer.problem import Break, Problem, Solution, Vehicle
 from optimizer.solver import ITERATED_LOCAL_SEARCH, SolveParams, choose_strategies, solve
 from optimizer.validate import route_cost, validate
 
@@ -35,18 +35,15 @@ def grid_problem(
         delivery[:, 0] = delivery_g
     if pickup_g is not None:
         pickup[:, 0] = pickup_g
-    windows = np.tile(np.array([0, 24 * HOUR], np.int64), (n, 1))
     service = np.full(n, service_s, np.int64)
     service[0] = 0
-    return Problem(
-        distances=[dist],
+    return Problem.build(
+        [dist],
+        vehicles or [Vehicle(start=0, end=0, capacity_g=10**6, capacity_ml=10**6)],
         durations=[dist // 10],
         delivery=delivery,
         pickup=pickup,
-        time_windows=windows,
         service=service,
-        vehicles=vehicles or [Vehicle(start=0, end=0, capacity_g=10**6, capacity_ml=10**6)],
-        penalty=np.full(n, MANDATORY, np.int64),
     )
 
 

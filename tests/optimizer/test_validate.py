@@ -55,14 +55,13 @@ def cases(draw: st.DrawFn) -> tuple[Problem, Solution]:
     penalty = np.array(
         [MANDATORY if node in served and draw(st.booleans()) else 100 for node in range(n)]
     )
-    problem = Problem(
-        distances=[dist],
+    problem = Problem.build(
+        [dist],
+        [],
         durations=[dist // 10],
         delivery=delivery,
         pickup=pickup,
-        time_windows=np.tile(np.array([0, 24 * HOUR], np.int64), (n, 1)),
-        service=np.array([0, *draw(st.lists(st.integers(1, 120), min_size=n - 1, max_size=n - 1))]),
-        vehicles=[],
+        service=[0, *draw(st.lists(st.integers(1, 120), min_size=n - 1, max_size=n - 1))],
         penalty=penalty,
     )
     routes, vehicles = [], []
@@ -216,16 +215,7 @@ def test_unserved_mandatory_node_is_caught(case: tuple[Problem, Solution]) -> No
 def line_problem(vehicles: list[Vehicle]) -> Problem:
     """Depot 0 and customers 1..3 a kilometre apart on a line; 10 m/s, 10 min service."""
     dist = np.array([[abs(a - b) * 1000 for b in range(4)] for a in range(4)], np.int64)
-    return Problem(
-        distances=[dist],
-        durations=[dist // 10],
-        delivery=np.zeros((4, 2), np.int64),
-        pickup=np.zeros((4, 2), np.int64),
-        time_windows=np.tile(np.array([0, 24 * HOUR], np.int64), (4, 1)),
-        service=np.array([0, 600, 600, 600]),
-        vehicles=vehicles,
-        penalty=np.full(4, MANDATORY),
-    )
+    return Problem.build([dist], vehicles, durations=[dist // 10], service=[0, 600, 600, 600])
 
 
 LUNCH = Break(earliest=12 * HOUR, latest=12 * HOUR + 1800, duration=HOUR)

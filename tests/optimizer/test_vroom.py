@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from optimizer.vroom import FALLBACK_SPEED_KMH, haversine_matrix, solve_vroom
+from optimizer.great_circle import great_circle_matrix
+from optimizer.vroom import FALLBACK_SPEED_KMH, solve_vroom
 
 # Location 0 is the depot; 1..6 are customers on a line, 100 s (1 km) apart.
 SIZE = 7
@@ -146,7 +147,7 @@ def test_coordinates_fall_back_to_straight_line_at_fixed_speed() -> None:
     answer = solve_vroom(problem, time_limit_s=0.2)
     assert answer["code"] == 0
     route = answer["routes"][0]
-    metres = haversine_matrix([tuple(depot), tuple(a), tuple(b)])  # type: ignore[list-item]
+    metres = great_circle_matrix([tuple(depot), tuple(a), tuple(b)])  # type: ignore[list-item]
     loop = metres[0, 1] + metres[1, 2] + metres[2, 0]
     assert route["distance"] == pytest.approx(loop, abs=3)
     assert route["duration"] == pytest.approx(loop / (FALLBACK_SPEED_KMH / 3.6), abs=3)
@@ -202,3 +203,48 @@ def test_three_binding_dimensions_are_refused() -> None:
 
 def test_not_an_object() -> None:
     assert solve_vroom([], time_limit_s=0.1)["code"] == 2  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda p: p["jobs"][0].update(delivery=[1e300, 0]), "jobs[0].delivery[0]"),
+        (lambda p: p["jobs"][0].update(service=2**40 + 1), "jobs[0].service"),
+        (lambda p: p["jobs"][2].update(time_windows=[[0, 1e300]]), "jobs[2].time_windows[0]"),
+        (lambda p: p["jobs"][0].update(id=float("inf")), "jobs[0].id"),
+        (lambda p: p["jobs"][0].update(priority=float("nan")), "jobs[0].priority"),
+        (lambda p: p["shipments"][0].update(amount=[1e300, 1]), "shipments[0].amount[0]"),
+        (lambda p: p["vehicles"][1].update(capacity=[5, 1e300]), "vehicles[1].capacity[1]"),
+        (lambda p: p["vehicles"][0].update(time_window=[0, 1e300]), "vehicles[0].time_window"),
+        (lambda p: p["vehicles"][1]["costs"].update(fixed=1e300), "vehicles[1].costs.fixed"),
+        (
+            lambda p: p["matrices"]["car"]["durations"][0].__setitem__(3, 1e300),
+            "matrices.car.durations[0][3]",
+        ),
+        (
+            lambda p: p["matrices"]["car"]["distances"][4].__setitem__(1, 2**41),
+            "matrices.car.distances[4][1]",
+        ),
+    ],
+)
+def test_huge_or_non_finite_numbers_are_input_errors_naming_the_field(
+    mutate: Any, field: str
+) -> None:
+    problem = copy.deepcopy(_problem())  # the matrices are shared
+    mutate(problem)
+    answer = solve_vroom(problem, time_limit_s=0.1)
+    assert answer["code"] == 2, answer
+    assert answer["error"].startswith(f"Invalid input: {field}: "), answer["error"]
+
+
+def test_costs_within_bounds_whose_products_overflow_are_input_errors() -> None:
+    problem = copy.deepcopy(_problem())  # the matrices are shared
+    problem["vehicles"][1]["costs"] = {"per_hour": 2**40}
+    for row in problem["matrices"]["car"]["durations"]:
+        row[:] = [2**40 if x else 0 for x in row]
+    answer = solve_vroom(problem, time_limit_s=0.1)
+    assert answer["code"] == 2 and answer["error"].startswith("Invalid input: vehicle 8: ")
+    slow = copy.deepcopy(_problem())
+    slow["vehicles"][0]["speed_factor"] = 1e-300
+    answer = solve_vroom(slow, time_limit_s=0.1)
+    assert answer["code"] == 2 and "speed_factor" in answer["error"]
