@@ -28,11 +28,13 @@ from api.routes import (
     fleet,
     kpis,
     manifests,
+    me,
     network,
     parcels,
     plans,
     scans,
     sheets,
+    ui,
     vroom,
 )
 
@@ -124,6 +126,8 @@ def create_app(
         network,
         kpis,
         vroom,
+        me,
+        ui,
         scans,
         parcels,
         assessment,

@@ -1,5 +1,5 @@
-"""The `ruraldispatch` command line: demo, plan, validate, sheets, solve, network, county,
-serve, keys.
+"""The `ruraldispatch` command line: demo, plan, validate, sheets, replan, solve, network,
+county, serve, keys.
 
 Exit codes: 0 success, 2 invalid input (nothing written), 3 a plan that breaks the rules
 (`validate`), 1 internal error.
@@ -497,6 +497,88 @@ def sheets(
     except service.FontError as exc:
         raise InvalidInput(str(exc)) from exc
     console.print(f"Wrote {len(written)} files ({', '.join(formats)}) to {out}")
+
+
+EventOption = Annotated[
+    list[str],
+    typer.Option(
+        "--event",
+        help="A re-plan event as JSON, as the API takes it (repeatable): "
+        '{"type":"breakdown","vehicle_id":"HUB-V01","time":"2026-11-28T09:30:00+08:00"}, '
+        '{"type":"point_closed","point_id":"500118001201","reason":"..."}, '
+        '{"type":"late_parcels","manifest":"late.csv"}; @FILE reads one, a list, '
+        'or {"events":[...]}.',
+    ),
+]
+
+
+@app.command()
+def replan(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="The plan to change.")],
+    manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
+    event: EventOption,
+    out: Annotated[Path, typer.Option(help="Output folder for the new version.")],
+    time_limit: Annotated[float, typer.Option(min=1.0, help="Seconds for the solver.")] = 30.0,
+    fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file the plan used.")] = None,
+    network: Network = None,
+    county: County = None,
+    driver_files: DriverFiles = False,
+) -> None:
+    """A new version of a stored plan after events (breakdown, late parcels, point closed):
+    writes plan.json, routes.geojson, sheets/ and changes.json (per route: stops added,
+    removed, re-timed; the drivers whose sheets changed) into --out."""
+    from api.cli_events import EventInputError, read_events
+    from dispatch.plan_changes import plan_changes
+
+    missing = [m for m in (plan_file, *manifests) if not m.is_file()]
+    if missing:
+        raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
+    try:
+        view = service.load_plan(plan_file)
+    except service.PlanFormatError as exc:
+        raise InvalidInput(str(exc)) from exc
+    base = _read_plan(plan_file, "")
+    ws = _workspace(network, county)
+    chosen = _fleet(ws, fleet)
+    vehicles = frozenset(v.vehicle_id for v in chosen.vehicles)
+    try:
+        events = read_events(event, ws, view.date, vehicles)
+    except EventInputError as exc:
+        raise InvalidInput("--event: " + "\n".join(exc.problems)) from exc
+    names = {m.name for m in manifests}
+    clash = [f for f in events.late_files if f.name in names]
+    if clash:
+        raise InvalidInput(f"{clash[0]}: a late batch must not also be one of the plan's manifests")
+    parcels = service.read_plan_manifests(ws, view, [*manifests, *events.late_files])
+    late = {f: [p.tracking_no for p in parcels if p.source == f.name] for f in events.late_files}
+    try:
+        with console.status("Re-planning..."):
+            new = service.replan(
+                ws,
+                base,
+                parcels,
+                events.as_domain(late),
+                fleet=chosen,
+                time_limit_s=time_limit,
+            )
+    except service.EventError as exc:
+        raise InvalidInput(f"--event: {exc}") from exc
+    new["plan_id"] = f"{view.plan_id}-r{len(base.get('events', [])) + 1}"
+    if "invalid_rows" in base:
+        new["invalid_rows"] = base["invalid_rows"]
+    service.write_outputs(ws, out, new, parcels, driver_files=driver_files)
+    changes = plan_changes(view, service.read_plan(new))
+    (out / "changes.json").write_text(
+        json.dumps(changes.as_json(), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    _summary(new)
+    changed = [r for r in changes.routes if r.status != "unchanged"]
+    console.print(
+        f"{len(changed)} of {len(changes.routes)} routes changed; sheets changed for "
+        f"{', '.join(changes.drivers_changed) or 'no driver'} (changes.json)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @network_app.command("points")

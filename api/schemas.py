@@ -333,6 +333,42 @@ class RouteIndex(BaseModel):
     routes: list[RouteEntry]
 
 
+class StopChange(BaseModel):
+    """A stop added (old_arrival_s null), removed (new_arrival_s null) or re-timed."""
+
+    point_id: str
+    old_arrival_s: int | None
+    new_arrival_s: int | None
+
+
+class RouteChange(BaseModel):
+    """How one route differs from the plan it replaces (ids null where it does not exist)."""
+
+    vehicle_id: str
+    old_route_id: str | None
+    new_route_id: str | None
+    status: Literal["added", "removed", "changed", "unchanged"]
+    added: list[StopChange]
+    removed: list[StopChange]
+    retimed: list[StopChange]
+    parcels_changed: int = Field(
+        description="parcels put on, taken off, or handed over at another stop than before"
+    )
+
+
+class PlanChanges(BaseModel):
+    """What a re-plan changed per route against the plan it replaces (`version_of`), and the
+    vehicles whose drivers' sheets changed."""
+
+    old_plan_id: str
+    new_plan_id: str
+    old_released_at: IsoTime | None = Field(
+        description="when the replaced plan was released (its drivers hold its sheets)"
+    )
+    routes: list[RouteChange]
+    drivers_changed: list[str]
+
+
 class PlanCancelled(BaseModel):
     """A cancelled plan job."""
 
@@ -391,11 +427,52 @@ class TownKpi(BaseModel):
     plan_id: str
     town_id: str
     name: str
+    parcels: int = Field(description="the town's parcels of the day: deliveries and produce")
     delivered: int
-    collected: int
+    collected: int = Field(description="produce collected and brought to the hub")
+    produce_left: int = Field(
+        description="produce not brought in today: held at a station, deferred or unassigned"
+    )
     cost_fen: int
     cost_per_parcel_fen: int
-    on_time_share: float
+    on_time_share: float = Field(
+        description="share of the town's parcels planned for today (not deferred, not "
+        "unassigned); delivery on time is not measured until scans exist"
+    )
+
+
+#: [lon, lat] (WGS-84 degrees)
+Position = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class RoadLines(BaseModel):
+    """The county's roads to draw, each once: polylines of [lon, lat] by OSM highway class."""
+
+    classes: dict[str, list[list[Position]]]
+
+
+class RouteLine(BaseModel):
+    """One route along the roads: [lon, lat] pairs from its depot back to its depot."""
+
+    route_id: str
+    echelon: int
+    line: list[Position]
+
+
+class PlanMap(BaseModel):
+    """Every route of a plan along the roads, for a map."""
+
+    plan_id: str
+    routes: list[RouteLine]
+
+
+class Me(BaseModel):
+    """The caller's key: its role and, for a driver or station, what it is bound to."""
+
+    key_id: str
+    role: Literal["dispatcher", "planner", "driver", "station"]
+    vehicle_id: str | None
+    station_id: str | None
 
 
 class KpiReport(BaseModel):

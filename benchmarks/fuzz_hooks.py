@@ -1,11 +1,11 @@
 """Schemathesis hooks for fuzzing the live server (SCHEMATHESIS_HOOKS=benchmarks.fuzz_hooks).
 
 They make generated requests reach success as well as refusal: manifests are real CSV made
-by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events, KPI,
-assessment and scan dates and a scanned parcel are sometimes swapped for the fixtures a test
-prepared (RD_FUZZ_FIXTURES, a JSON file: a done and released plan, its route, vehicle, a
-parcel and manifests). Solver time limits are clamped to 1 s
-so that the run stays bounded.
+by the demo generator, fleets are real TOML, and path ids, plan bodies, re-plan events,
+KPI, assessment and scan dates and a scanned parcel are sometimes swapped for the fixtures
+a test prepared (RD_FUZZ_FIXTURES, a JSON file: a done and released plan, its route,
+vehicle, a parcel and manifests, a done re-plan of it). Solver time limits are clamped to
+1 s so that the run stays bounded.
 """
 
 from __future__ import annotations
@@ -79,11 +79,10 @@ def flatmap_path_parameters(
 ) -> st.SearchStrategy[dict[str, Any] | None]:
     if not path_parameters:
         return st.just(path_parameters)
-    known = {
-        "plan_id": fixtures()["plan_id"],
-        "route_id": fixtures()["route_id"],
-        "tracking_no": fixtures()["tracking_no"],
-    }
+    f = fixtures()
+    # the changes of a plan exist only for a re-plan
+    plan_id = f["replan_id"] if _path(context).endswith("/changes") else f["plan_id"]
+    known = {"plan_id": plan_id, "route_id": f["route_id"], "tracking_no": f["tracking_no"]}
     real = {**path_parameters, **{k: v for k, v in known.items() if k in path_parameters}}
     return st.sampled_from([path_parameters, real])
 

@@ -57,12 +57,17 @@ def loading_list(
 ) -> LoadingList:
     """The loading list of a route sheet: depot-loaded parcels by drop stop, last stop first.
 
-    A parcel loaded at the depot but dropped nowhere on the trip is a broken plan: ValueError.
+    A route a re-plan cut where its vehicle broke down still carries parcels at its last stop
+    (the breakdown spot): they are listed there. Otherwise a parcel loaded at the depot but
+    dropped nowhere on the trip is a broken plan: ValueError.
     """
     loaded = {t for g in sheet.stops[0].load.groups for t in g.tracking_nos}
+    dropped = {t for stop in sheet.stops[1:] for g in stop.drop.groups for t in g.tracking_nos}
+    on_board = loaded - dropped if sheet.route.ended == "breakdown" else set()
     entries: list[LoadingEntry] = []
-    for stop in reversed(sheet.stops[1:]):
-        here = sorted(t for g in stop.drop.groups for t in g.tracking_nos if t in loaded)
+    for i, stop in enumerate(reversed(sheet.stops[1:])):
+        stuck = on_board if i == 0 else set()
+        here = sorted({t for g in stop.drop.groups for t in g.tracking_nos if t in loaded} | stuck)
         loaded.difference_update(here)
         if here:
             entries.append(

@@ -49,6 +49,8 @@ class RouteView:
     duration_s: int
     cost_fen: int
     stops: tuple[StopView, ...]
+    #: "breakdown" when a re-plan cut the route where its vehicle broke down, else None
+    ended: str | None = None
 
     @property
     def visits(self) -> tuple[StopView, ...]:
@@ -168,6 +170,7 @@ def _route(f: _Fields) -> RouteView:
         duration_s=f.integer("duration_s"),
         cost_fen=f.integer("cost_fen"),
         stops=tuple(_stop(s) for s in f.objects("stops", min_len=2)),
+        ended=f.optional_text("ended"),
     )
 
 
@@ -219,6 +222,12 @@ class _Fields:
         if not isinstance(value, str):
             raise self._bad(key, "a string")
         return value
+
+    def optional_text(self, key: str) -> str | None:
+        """The string `key`, or None when it is absent or null."""
+        if self._d.get(key) is None:
+            return None
+        return self.text(key)
 
     def integer(self, key: str) -> int:
         value = self._get(key)

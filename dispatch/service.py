@@ -50,10 +50,13 @@ __all__ = [
     "parse_manifest_bytes",
     "parse_sheet_formats",
     "plan_day",
+    "plan_lines",
     "plan_workbook",
     "read_manifest_files",
+    "read_plan",
     "read_plan_manifests",
     "replan",
+    "road_lines",
     "route_geojson",
     "route_gpx_text",
     "route_loading_list",
@@ -612,10 +615,12 @@ def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict
 def town_kpis(
     ws: Workspace, plan: Mapping[str, Any], parcels: Sequence[Parcel]
 ) -> list[dict[str, Any]]:
-    """Per town: parcels delivered and collected, cost share and per parcel, on-time share.
+    """Per town: parcels, delivered, produce collected and left behind, cost share and per
+    parcel, planned-today share.
 
-    A route's cost is shared among towns by the parcels it handles there; on time means
-    delivered or collected on the planned day (not deferred, not unassigned).
+    A route's cost is shared among towns by the parcels it handles there; planned today means
+    delivered or collected on the planned day (not deferred, not unassigned). Produce left
+    behind is the town's produce not brought to the hub today (held, deferred, unassigned).
     """
     by_id = {p.tracking_no: p for p in parcels}
     town_of = {p.point_id: p.town_id for p in ws.points}
@@ -623,11 +628,21 @@ def town_kpis(
 
     def row(town: str) -> dict[str, float]:
         return stats.setdefault(
-            town, {"delivered": 0, "collected": 0, "cost_fen": 0.0, "parcels": 0, "late": 0}
+            town,
+            {
+                "delivered": 0,
+                "collected": 0,
+                "cost_fen": 0.0,
+                "parcels": 0,
+                "late": 0,
+                "produce": 0,
+            },
         )
 
     for p in parcels:
         row(town_of[p.point_id])["parcels"] += 1
+        if p.kind == "pickup":
+            row(town_of[p.point_id])["produce"] += 1
     for r in plan["routes"]:
         handled: dict[str, int] = {}
         for s in r["stops"]:
@@ -654,11 +669,35 @@ def town_kpis(
             {
                 "town_id": town,
                 "name": ws.point(town).name if town in town_of else town,
+                "parcels": int(s["parcels"]),
                 "delivered": int(s["delivered"]),
                 "collected": int(s["collected"]),
+                "produce_left": int(s["produce"] - s["collected"]),
                 "cost_fen": round(s["cost_fen"]),
                 "cost_per_parcel_fen": round(s["cost_fen"] / done) if done else 0,
                 "on_time_share": round(1 - s["late"] / s["parcels"], 4) if s["parcels"] else 1.0,
             }
         )
     return out
+
+
+def road_lines(ws: Workspace) -> dict[str, list[list[tuple[float, float]]]]:
+    """The county's roads as polylines (lon, lat) by highway class, each road once."""
+    from geodata.road_lines import road_lines as lines
+
+    return lines(ws.network.graph)
+
+
+def plan_lines(ws: Workspace, plan: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each route of the plan along the roads: route_id, echelon, line [(lon, lat), ...]."""
+    return [
+        {
+            "route_id": r["route_id"],
+            "echelon": r["echelon"],
+            "line": [
+                (round(x, 5), round(y, 5))
+                for x, y in ws.geometry([s["point_id"] for s in r["stops"]])
+            ],
+        }
+        for r in plan["routes"]
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("geodata", "optimizer", "dispatch", "api")
-HEAVY = ("osmnx", "osmium", "reportlab", "pyvrp", "matplotlib", "dask", "openpyxl")
+HEAVY = ("osmnx", "osmium", "reportlab", "pyvrp", "matplotlib", "dask", "openpyxl", "fontTools")
 
 
 def _top_level_imports(path: Path) -> set[str]:

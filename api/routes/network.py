@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from api.auth import Reader
 from api.deps import CachesDep, workspace
 from api.errors import COMMON
-from api.schemas import NetworkPoints
+from api.schemas import NetworkPoints, RoadLines
 
 router = APIRouter(prefix="/v1/network", tags=["network"], responses=COMMON)
 
@@ -43,3 +43,18 @@ async def get_points(_: Reader, caches: CachesDep) -> Response:
     placed) and every service point: point_id, name, kind, town_id, lon, lat, open_s, close_s,
     placed."""
     return Response(await caches.memo(("points",), _points_body), media_type="application/json")
+
+
+def _roads_body() -> bytes:
+    """The served county's roads as JSON bytes (cached per app)."""
+    from dispatch.service import road_lines
+
+    body = {"classes": road_lines(workspace())}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@router.get("/roads", response_model=RoadLines, summary="The county's roads, to draw a map")
+async def get_roads(_: Reader, caches: CachesDep) -> Response:
+    """Every road once as a polyline of [lon, lat] (5 decimals), grouped by OSM highway class
+    (`primary`, `secondary`, ...): what the dispatcher's page draws under the routes."""
+    return Response(await caches.memo(("roads",), _roads_body), media_type="application/json")

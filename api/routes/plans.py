@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -16,22 +15,22 @@ from api import plan_store
 from api.auth import Dispatcher, Reader, SheetReader
 from api.day_store import DayFactsDep, next_day_carry_over
 from api.db import iso_utc
-from api.deps import CachesDep, EngineDep, JobsDep, WorkspaceDep
+from api.deps import Caches, CachesDep, EngineDep, JobsDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
+from api.event_checks import event_problems
 from api.fleet_store import current_fleet_toml
 from api.limits import MAX_ID_CHARS
 from api.manifest_store import missing_manifests
 from api.schemas import (
     ID_PATTERN,
-    Breakdown,
     LateParcels,
     PlanAccepted,
     PlanCancelled,
+    PlanChanges,
     PlanJob,
     PlanList,
     PlanReleased,
     PlanRequest,
-    PointClosed,
     ReplanEvent,
     ReplanRequest,
 )
@@ -40,7 +39,6 @@ from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], responses=COMMON)
 
-LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 PlanId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
 
 _LOCATION = {
@@ -233,6 +231,37 @@ async def release_plan(plan_id: PlanId, principal: Dispatcher, engine: EngineDep
     }
 
 
+def _changes(engine: Engine, caches: Caches, plan_id: str) -> dict[str, Any]:
+    """The changes of re-plan `plan_id` against its base (worker thread)."""
+    from dispatch.plan_changes import plan_changes
+    from dispatch.service import read_plan
+
+    job, plan = caches.done_plan(engine, plan_id)
+    if job.version_of is None:
+        raise Conflict(f"plan {plan_id} is not a re-plan: it changes no other plan")
+    base_job, base = caches.done_plan(engine, job.version_of)
+    body = plan_changes(read_plan(base), read_plan(plan)).as_json()
+    released = base_job.released_at
+    return {**body, "old_released_at": iso_utc(released) if released else None}
+
+
+@router.get(
+    "/{plan_id}/changes",
+    response_model=PlanChanges,
+    operation_id="plan_changes",
+    summary="What a re-plan changed per route, and whose sheets changed",
+    responses={**responses(NotFound, Conflict), **INVALID},
+)
+async def get_changes(
+    plan_id: PlanId, _: Reader, engine: EngineDep, caches: CachesDep
+) -> dict[str, Any]:
+    """Per route of re-plan `plan_id` against the plan it replaces: stops added, removed and
+    re-timed (arrival moved by a minute or more), parcels handed over differently; the
+    vehicles whose drivers need new sheets. 409 when the plan is not a re-plan or not done.
+    """
+    return await run_in_threadpool(_changes, engine, caches, plan_id)
+
+
 def _check_carry_over(engine: Engine, plan_id: str, date: dt.date) -> None:
     """A plan to carry over from: done, and of an earlier day (422 naming the field)."""
     earlier = plan_store.get_job(engine, plan_id)
@@ -263,43 +292,12 @@ def check_events(
 ) -> list[str]:
     """Check events against the plan (422 naming the field); the late manifests' ids.
 
-    The date of an event's `time` must be the plan's; a breakdown's vehicle must be in the
-    plan's fleet; points must exist (a closed point may not be the hub); a late batch's
-    manifest must be stored.
+    See api.event_checks; besides, a late batch's manifest must be stored.
     """
-    hubs = {p.point_id for p in ws.points if p.kind == "hub"}
-    errors: list[Invalid] = []
+    errors = [Invalid.field(f, m) for f, m in event_problems(ws, events, date, vehicles)]
     late: dict[str, int] = {}
     for i, event in enumerate(events):
-        where = f"events[{i}]"
-        if event.time is not None:
-            local = event.time.astimezone(LOCAL) if event.time.tzinfo else event.time
-            if local.date() != date:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.time",
-                        f"is on {local.date().isoformat()} (local time); "
-                        f"the plan is for {date.isoformat()}",
-                    )
-                )
-        if isinstance(event, Breakdown):
-            if event.vehicle_id not in vehicles:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.vehicle_id",
-                        f"no vehicle {event.vehicle_id!r} in the plan's fleet",
-                    )
-                )
-            if event.point_id is not None and not ws.has(event.point_id):
-                errors.append(Invalid.field(f"{where}.point_id", f"no point {event.point_id!r}"))
-        elif isinstance(event, PointClosed):
-            if not ws.has(event.point_id) or event.point_id in hubs:
-                errors.append(
-                    Invalid.field(
-                        f"{where}.point_id", f"{event.point_id!r} is not a station or village"
-                    )
-                )
-        elif isinstance(event, LateParcels):
+        if isinstance(event, LateParcels):
             late.setdefault(event.manifest_id, i)
     for manifest_id in missing_manifests(engine, late):
         errors.append(

@@ -18,7 +18,7 @@ from api.errors import COMMON, INVALID, Conflict, Forbidden, NotFound, responses
 from api.limits import MAX_ID_CHARS
 from api.manifest_store import load_parcels
 from api.routes.plans import PlanId
-from api.schemas import ID_PATTERN, RouteIndex
+from api.schemas import ID_PATTERN, PlanMap, RouteIndex
 from api.visibility import check_released, check_route, may_read_loading, may_read_route
 from dispatch.parcel import Parcel
 from dispatch.workspace import Workspace
@@ -264,3 +264,27 @@ async def plan_routes(
     """Every route for dispatchers and planners; a driver's vehicle's routes; a station's
     routes that start or transfer there. Drivers and stations: released plans only (403)."""
     return await run_in_threadpool(_index, engine, caches, principal, plan_id)
+
+
+def _map(engine: Any, ws: Workspace, caches: Caches, plan_id: str) -> bytes:
+    """Every route of the plan along the roads as JSON bytes (worker thread)."""
+    from dispatch.service import plan_lines
+
+    _, plan = caches.done_plan(engine, plan_id)
+    body = {"plan_id": plan_id, "routes": plan_lines(ws, plan)}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@router.get(
+    "/{plan_id}/map",
+    response_model=PlanMap,
+    operation_id="plan_map",
+    summary="Every route of a plan along the roads, for a map",
+    responses={**responses(NotFound, Conflict), **INVALID},
+)
+async def plan_map(
+    plan_id: PlanId, _: Reader, engine: EngineDep, ws: WorkspaceDep, caches: CachesDep
+) -> Response:
+    """Per route its echelon and its polyline of [lon, lat] along the fastest roads."""
+    body = await caches.memo(("map", plan_id), lambda: _map(engine, ws, caches, plan_id))
+    return Response(body, media_type="application/json")

@@ -490,3 +490,75 @@ def test_vehicles_off_and_engine_options(demo: Path, tmp_path: Path) -> None:
         "ortools",
         "ortools (first solution after the time limit)",
     }
+
+
+def _replan_run(demo: Path, out: Path, *events: str, extra: tuple[str, ...] = ()) -> Any:
+    files = sorted(str(p) for p in (demo / "manifests").glob("*.csv"))
+    flags = [a for e in events for a in ("--event", e)]
+    return run("replan", str(demo / "plan.json"), *files, *flags, "--out", str(out), *extra)
+
+
+def test_replan_after_breakdown_late_batch_and_closed_point(demo: Path, tmp_path: Path) -> None:
+    plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    truck = next(r for r in plan["routes"] if r["echelon"] == 1 and len(r["stops"]) > 3)
+    at = truck["stops"][1]["departure_s"] + 60
+    late = tmp_path / "late.csv"
+    late.write_text(HEADER + GOOD.replace("ZT001", "LATE0001"), encoding="utf-8")
+    village = next(
+        s["point_id"] for r in plan["routes"] if r["echelon"] == 2 for s in r["stops"][1:-1]
+    )
+    events = [
+        json.dumps({"type": "breakdown", "vehicle_id": truck["vehicle_id"], "time_s": at}),
+        json.dumps({"type": "late_parcels", "manifest": str(late)}),
+    ]
+    closed = tmp_path / "closed.json"
+    closed.write_text(
+        json.dumps({"events": [{"type": "point_closed", "point_id": village, "reason": "停电"}]}),
+        encoding="utf-8",
+    )
+    out = tmp_path / "v2"
+    r = _replan_run(demo, out, *events, "@" + str(closed), extra=("--time-limit", "5"))
+    assert r.returncode == 0, r.stderr
+    new = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert new["version_of"] == plan["plan_id"] and new["plan_id"] != plan["plan_id"]
+    assert [e["type"] for e in new["events"]] == ["breakdown", "late_parcels", "point_closed"]
+    assert new["events"][1]["parcels"] == ["LATE0001"]
+    carried = {t for route in new["routes"] for s in route["stops"] for t in s["drop"]}
+    assert "LATE0001" in carried | {u["parcel_id"] for u in new["unassigned"]}
+    codes = {u["code"] for u in new["unassigned"]}
+    assert "point_closed" in codes
+    broken = next(x for x in new["routes"] if x["route_id"] == truck["route_id"])
+    assert broken.get("ended") == "breakdown"
+    changes = json.loads((out / "changes.json").read_text(encoding="utf-8"))
+    assert changes["old_plan_id"] == plan["plan_id"]
+    assert truck["vehicle_id"] in changes["drivers_changed"]
+    mine = next(c for c in changes["routes"] if c["old_route_id"] == truck["route_id"])
+    assert mine["status"] == "changed" and mine["removed"]
+    assert sorted(p.stem for p in (out / "sheets").glob("*.csv")) == sorted(
+        x["route_id"] for x in new["routes"]
+    )
+    assert "sheets changed for" in said(r)
+
+
+def test_replan_refuses_bad_events_naming_the_field(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    r = _replan_run(demo, out, '{"type": "breakdown", "vehicle_id": "NOPE", "time_s": 36000}')
+    assert r.returncode == 2 and "events[0].vehicle_id: no vehicle 'NOPE'" in said(r)
+    r = _replan_run(
+        demo,
+        out,
+        '{"type": "point_closed", "point_id": "500118001"}',
+        '{"type": "breakdown", "vehicle_id": "HUB-V01", "time": "2026-11-29T09:30:00+08:00"}',
+    )
+    assert r.returncode == 2
+    assert "events[1].time: is on 2026-11-29 (local time); the plan is for 2026-11-28" in said(r)
+    r = _replan_run(demo, out, '{"type": "breakdown", "vehicle_id": "HUB-V01"}')
+    assert r.returncode == 2 and "a breakdown needs time_s or time" in said(r)
+    r = _replan_run(demo, out, '{"type": "late_parcels", "manifest": "nowhere.csv"}')
+    assert r.returncode == 2 and "events[0].manifest: nowhere.csv: file not found" in said(r)
+    r = _replan_run(demo, out, "{not json")
+    assert r.returncode == 2 and "not JSON" in said(r)
+    r = _replan_run(demo, out, '{"type": "flood"}')
+    assert r.returncode == 2 and "events[0]" in said(r)
+    assert "Traceback" not in said(r)
+    assert not out.exists()

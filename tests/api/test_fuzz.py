@@ -31,4 +31,4 @@ def test_fuzz_finds_nothing(db_url: str, tmp_path: Path) -> None:
         op for op, codes in result.statuses.items() if not any(200 <= c < 300 for c in codes)
     ]
     assert not missing, f"operations without a 2xx answer: {missing}\n{json.dumps(result.counts)}"
-    assert len(result.statuses) == 23, sorted(result.statuses)
+    assert len(result.statuses) == 27, sorted(result.statuses)

@@ -108,6 +108,10 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         kpis = client.get("/v1/kpis", params=one_day, headers=keys.planner).json()
         towns = kpis["towns"]
         assert towns and all(t["plan_id"] == plan_id for t in towns)
+        assert sum(t["parcels"] for t in towns) == 200
+        rows = manifest_bytes(county, manifest_dir, 200, seed=11).decode("utf-8-sig")
+        pickups = sum(1 for line in rows.splitlines() if ",pickup," in line)
+        assert sum(t["collected"] + t["produce_left"] for t in towns) == pickups
         assert (
             sum(t["delivered"] + t["collected"] for t in towns)
             == plan["kpis"]["delivered"] + plan["kpis"]["picked_up"]
@@ -133,6 +137,18 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         assert new["version_of"] == plan_id
         assert new["plan"]["version_of"] == plan_id
         assert set(new["manifest_ids"]) == {mid, late}
+        changes = client.get(f"/v1/plans/{new['plan_id']}/changes", headers=keys.planner)
+        assert changes.status_code == 200, changes.text
+        body = changes.json()
+        assert body["old_plan_id"] == plan_id and body["old_released_at"] is not None
+        assert route["vehicle_id"] in body["drivers_changed"]  # its van broke down
+        broken = next(c for c in body["routes"] if c["old_route_id"] == route["route_id"])
+        assert broken["status"] == "changed"
+        assert {c["new_route_id"] for c in body["routes"]} - {None} == {
+            r["route_id"] for r in new["plan"]["routes"]
+        }
+        base_changes = client.get(f"/v1/plans/{plan_id}/changes", headers=keys.planner)
+        assert base_changes.status_code == 409
         kpis = client.get("/v1/kpis", params=one_day, headers=keys.planner).json()
         assert {t["plan_id"] for t in kpis["towns"]} == {new["plan_id"]}
         bad_event = client.post(

@@ -47,6 +47,22 @@ def test_loaded_but_never_dropped_is_refused() -> None:
         loading_list(route_sheet(plan, "R001", POINTS, PARCEL_MAP), PARCEL_MAP)
 
 
+def test_a_route_cut_by_a_breakdown_lists_what_is_still_on_board_at_its_end() -> None:
+    raw = make_plan()
+    cut = route(raw, "R001")
+    cut["stops"] = [*cut["stops"][:2], dict(cut["stops"][1], seq=2, drop=[])]  # stuck past S
+    cut["ended"] = "breakdown"
+    plan = read_plan(raw)
+    ll = loading_list(route_sheet(plan, "R001", POINTS, PARCEL_MAP), PARCEL_MAP)
+    assert [(e.seq, [t for g in e.parcels.groups for t in g.tracking_nos]) for e in ll.entries] == [
+        (2, ["P4"]),
+        (1, ["P1", "P3", "P2"]),
+    ]
+    del cut["ended"]  # the same stops without the breakdown are a broken plan
+    with pytest.raises(ValueError, match="loaded but never dropped: P4"):
+        loading_list(route_sheet(read_plan(raw), "R001", POINTS, PARCEL_MAP), PARCEL_MAP)
+
+
 def test_loading_csv() -> None:
     parcels = dict(PARCEL_MAP)
     parcels["P4"] = dataclasses.replace(PARCELS[3], carrier="@evil")
