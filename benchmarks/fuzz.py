@@ -86,7 +86,7 @@ def prepare_fixtures(base: str, db_url: str, folder: Path) -> Path:
         fleet_toml = c.get("/v1/fleet").text
         # released, so that scans, traces and the assessment have a day to go by
         assert c.post(f"/v1/plans/{plan_id}/release").status_code == 200
-        tracking_no = route["stops"][0]["load"][0] if route["stops"][0]["load"] else None
+        tracking_no = route["stops"][0]["load"][0]
     data = {
         "key": key,
         "date": DAY.isoformat(),
@@ -99,7 +99,7 @@ def prepare_fixtures(base: str, db_url: str, folder: Path) -> Path:
         "breakdown_s": route["stops"][1]["arrival_s"],
         "point_id": route["stops"][1]["point_id"],
         "fleet_toml": fleet_toml,
-        "tracking_no": tracking_no or route["stops"][-1]["drop"][0],
+        "tracking_no": tracking_no,
     }
     path = folder / "fuzz-fixtures.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
