@@ -31,6 +31,7 @@ from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.modes import MODES
 from dispatch.parcel import InputError, ManifestError, Parcel
+from dispatch.plan import InvalidRow
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.portfolio import ENGINES
@@ -178,15 +179,23 @@ def _day_options(
     return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine)
 
 
-def _read_plan(path: Path, option: str) -> dict[str, Any]:
-    """A plan JSON file (InvalidInput naming the option and file when unreadable)."""
+def _read_plan_json(path: Path) -> dict[str, Any]:
+    """A plan file's raw JSON, as the validator checks it (InvalidInput when unreadable)."""
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{option}{path}: not a readable plan JSON: {exc}") from exc
+        raise InvalidInput(f"{path}: not a readable plan JSON: {exc}") from exc
     if not isinstance(plan, dict):
-        raise InvalidInput(f"{option}{path}: a plan is a JSON object")
+        raise InvalidInput(f"{path}: a plan is a JSON object")
     return plan
+
+
+def _load_plan(path: Path, option: str = "") -> service.Plan:
+    """A plan file (InvalidInput naming the option, file and field when unreadable)."""
+    try:
+        return service.load_plan(path)
+    except service.PlanFormatError as exc:
+        raise InvalidInput(f"{option}{exc}") from exc
 
 
 def _plan_and_write(
@@ -195,7 +204,7 @@ def _plan_and_write(
     invalid: list[InputError],
     options: DayOptions,
     out: Path,
-) -> dict[str, Any]:
+) -> service.Plan:
     """Plan, validate, write plan.json, routes.geojson and sheets/, print the summary.
 
     The plan is checked and written within `time_limit` seconds of the command's start: the
@@ -206,7 +215,7 @@ def _plan_and_write(
         fleet = fleet.with_off(options.off)
     except ValueError as exc:
         raise InvalidInput(f"--off: {exc}") from exc
-    previous = _read_plan(options.carry_over, "--carry-over: ") if options.carry_over else None
+    previous = _load_plan(options.carry_over, "--carry-over: ") if options.carry_over else None
     reserve = WRITE_RESERVE_S + WRITE_RESERVE_PER_1000_S * len(parcels) / 1000
     budget = options.time_limit - process_age_s() - reserve
     with Progress(
@@ -238,8 +247,8 @@ def _plan_and_write(
             workers=1,
         )
     if invalid:
-        plan["invalid_rows"] = [
-            {"file": e.file, "row": e.row, "field": e.field, "message": e.message} for e in invalid
+        plan.invalid_rows = [
+            InvalidRow(file=e.file, row=e.row, field=e.field, message=e.message) for e in invalid
         ]
     # the sheets list what was carried in too (its records come from the earlier plan)
     carried = service.carried_parcels(ws, previous)[0] if previous else []
@@ -248,38 +257,38 @@ def _plan_and_write(
     return plan
 
 
-def _summary(plan: dict[str, Any]) -> None:
-    k = plan["kpis"]
-    table = Table(title=f"Plan {plan['plan_id']} for {plan['date']} ({plan['status']})")
+def _summary(plan: service.Plan) -> None:
+    k = plan.kpis
+    table = Table(title=f"Plan {plan.plan_id} for {plan.date} ({plan.status})")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    towns = k["towns"]
+    towns = k.towns
     rows = [
-        ("parcels", f"{k['parcels']:,}"),
-        ("delivered", f"{k['delivered']:,}"),
-        ("produce picked up", f"{k['picked_up']:,}"),
+        ("parcels", f"{k.parcels:,}"),
+        ("delivered", f"{k.delivered:,}"),
+        ("produce picked up", f"{k.picked_up:,}"),
         (
             "through stations / direct (village parcels)",
-            f"{sum(t['via_station'] for t in towns):,} / {sum(t['direct'] for t in towns):,}",
+            f"{sum(t.via_station for t in towns):,} / {sum(t.direct for t in towns):,}",
         ),
-        ("held at stations for tomorrow", f"{k['held']:,}"),
-        ("deferred to a later day", f"{k['deferred']:,}"),
-        ("left behind (due today)", f"{k['left_today']:,}"),
-        ("routes (echelon 1 / 2)", f"{k['echelon_1']['routes']} / {k['echelon_2']['routes']}"),
-        ("vehicles used", f"{k['vehicles_used']}"),
-        ("distance", f"{k['distance_m'] / 1000:,.1f} km"),
-        ("vehicle hours", f"{k['vehicle_hours']:,.1f} h"),
-        ("cost", f"{k['cost_fen'] / 100:,.2f} yuan"),
-        ("cost per parcel", f"{k['cost_per_parcel_fen'] / 100:,.2f} yuan"),
-        ("solve time", f"{k['solve_time_s']} s"),
+        ("held at stations for tomorrow", f"{k.held:,}"),
+        ("deferred to a later day", f"{k.deferred:,}"),
+        ("left behind (due today)", f"{k.left_today:,}"),
+        ("routes (echelon 1 / 2)", f"{k.echelon_1.routes} / {k.echelon_2.routes}"),
+        ("vehicles used", f"{k.vehicles_used}"),
+        ("distance", f"{k.distance_m / 1000:,.1f} km"),
+        ("vehicle hours", f"{k.vehicle_hours:,.1f} h"),
+        ("cost", f"{k.cost_fen / 100:,.2f} yuan"),
+        ("cost per parcel", f"{k.cost_per_parcel_fen / 100:,.2f} yuan"),
+        ("solve time", f"{k.solve_time_s} s"),
     ]
-    auto = k.get("auto")
+    auto = k.auto
     if auto:
         rows.append(
             (
                 "auto: three-tier / all direct",
-                f"{auto['via_station_score_fen'] / 100:,.0f} / "
-                f"{auto['direct_score_fen'] / 100:,.0f} yuan with penalties -> {auto['chosen']}",
+                f"{auto.via_station_score_fen / 100:,.0f} / "
+                f"{auto.direct_score_fen / 100:,.0f} yuan with penalties -> {auto.chosen}",
             )
         )
     for name, value in rows:
@@ -398,8 +407,8 @@ def validate(
     missing = [m for m in [plan_file, *manifests] if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
-    plan = _read_plan(plan_file, "")
-    previous = _read_plan(carry_over, "--carry-over: ") if carry_over else None
+    plan = _read_plan_json(plan_file)
+    previous = _load_plan(carry_over, "--carry-over: ") if carry_over else None
     ws = _workspace(network, county)
     chosen = _fleet(ws, fleet)
     parcels, _ = service.read_manifest_files(ws, manifests)
@@ -482,10 +491,7 @@ def sheets(
     missing = [m for m in (plan_file, *manifests) if not m.is_file()]
     if missing:
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
-    try:
-        plan = service.load_plan(plan_file)
-    except service.PlanFormatError as exc:
-        raise InvalidInput(str(exc)) from exc
+    plan = _load_plan(plan_file)
     ws = _workspace(network, county)
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
@@ -537,7 +543,6 @@ def replan(
         view = service.load_plan(plan_file)
     except service.PlanFormatError as exc:
         raise InvalidInput(str(exc)) from exc
-    base = _read_plan(plan_file, "")
     ws = _workspace(network, county)
     chosen = _fleet(ws, fleet)
     vehicles = frozenset(v.vehicle_id for v in chosen.vehicles)
@@ -555,7 +560,7 @@ def replan(
         with console.status("Re-planning..."):
             new = service.replan(
                 ws,
-                base,
+                view,
                 parcels,
                 events.as_domain(late),
                 fleet=chosen,
@@ -563,11 +568,14 @@ def replan(
             )
     except service.EventError as exc:
         raise InvalidInput(f"--event: {exc}") from exc
-    new["plan_id"] = f"{view.plan_id}-r{len(base.get('events', [])) + 1}"
-    if "invalid_rows" in base:
-        new["invalid_rows"] = base["invalid_rows"]
+    new = new.model_copy(
+        update={
+            "plan_id": f"{view.plan_id}-r{len(view.events or []) + 1}",
+            "invalid_rows": view.invalid_rows,
+        }
+    )
     service.write_outputs(ws, out, new, parcels, driver_files=driver_files)
-    changes = plan_changes(view, service.read_plan(new))
+    changes = plan_changes(view, new)
     (out / "changes.json").write_text(
         json.dumps(changes.as_json(), ensure_ascii=False, indent=1), encoding="utf-8"
     )

@@ -136,30 +136,38 @@ def import_(
 def carry_over(
     plan_id: Annotated[str, typer.Argument(help="a done plan's id (the day to hand on)")],
     out: Annotated[Path, typer.Option(help="where to write the plan with its carry-over")],
+    returns: Annotated[
+        Path | None, typer.Option(help="where to write the return list (JSON)")
+    ] = None,
     db: str = typer.Option(None, help=DB_HELP),
     county: Annotated[
         Path | None, typer.Option(help="county folder the database serves (default: Yongchuan)")
     ] = None,
 ) -> None:
     """Write a stored plan as the next day takes it over: its carry_over extended by the
-    failures its day's scans re-attempt, and `returns`; use it with `plan --carry-over`."""
+    failures its day's scans re-attempt (use it with `plan --carry-over`), and the refused
+    and damaged parcels to return to their carriers (`--returns`)."""
     from api.day_store import DayFactsCache, next_day_carry_over
     from dispatch.workspace import Workspace
 
     ws = Workspace.load(county)
     engine = _open_db(db or default_db_url())
+    book = DayFactsCache()
     try:
-        handed = next_day_carry_over(engine, ws, DayFactsCache(), plan_id)
+        handed = next_day_carry_over(engine, ws, book, plan_id)
+        back = book.with_actuals(engine, ws, plan_id, None, lambda a: a.returns())
     except LookupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
     out.write_text(json.dumps(handed, ensure_ascii=False, indent=1), encoding="utf-8")
+    if returns is not None:
+        returns.write_text(json.dumps(back, ensure_ascii=False, indent=1), encoding="utf-8")
     failed = sum(1 for c in handed["carry_over"] if c.get("why") == "failed")
     typer.echo(
         f"{out}: {len(handed['carry_over'])} carried over ({failed} after a failure), "
-        f"{len(handed['returns'])} to return to their carriers"
+        f"{len(back)} to return to their carriers"
     )
 
 

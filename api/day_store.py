@@ -90,14 +90,12 @@ def carry_entries(engine: Engine, job: PlanJob) -> list[dict[str, Any]]:
 def job_records(engine: Engine, ws: Workspace, job: PlanJob) -> tuple[list[Parcel], dict[str, int]]:
     """The parcel records of a plan job (its manifests' parcels and those carried in), and
     the failed attempts before this day of those carried in after a failure."""
-    from dispatch.service import carried_parcels
+    from dispatch.carry_over import carried_records
 
     with reading(engine) as session:
         parcels = load_parcels(session, job.request["manifest_ids"])
     entries = carry_entries(engine, job)
-    if entries:
-        carried, _ = carried_parcels(ws, {"plan_id": job.plan_id, "carry_over": entries})
-        parcels += carried
+    parcels += carried_records(entries, f"plan {job.plan_id}")
     attempts = {str(e["tracking_no"]): int(e.get("attempts", 0)) for e in entries}
     return parcels, {t: n for t, n in attempts.items() if n}
 

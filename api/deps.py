@@ -23,6 +23,7 @@ from api.errors import Conflict, NotFound
 from api.jobs import JobManager
 from api.limits import Limits
 from api.plan_store import get_job
+from dispatch.plan import Plan, read_plan
 from dispatch.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class Caches:
         self.results.put(key, value)
         return value
 
-    def done_plan(self, engine: Engine, plan_id: str) -> tuple[PlanJob, dict[str, Any]]:
+    def done_plan(self, engine: Engine, plan_id: str) -> tuple[PlanJob, Plan]:
         """The job row and parsed plan of a done job; 404 unknown, 409 not done."""
         job = get_job(engine, plan_id)
         if job is None:
@@ -122,7 +123,7 @@ class Caches:
             raise Conflict(f"plan {plan_id} is {job.status}, not done")
         plan = self.plans.get(plan_id)
         if plan is None:
-            plan = json.loads(job.plan_json)
+            plan = read_plan(json.loads(job.plan_json))
             self.plans.put(plan_id, plan)
         return job, plan
 

@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 from sqlalchemy import select
@@ -43,6 +43,9 @@ from api import plan_store
 from api.db import ParcelRow, PlanJob, make_engine, reading, utcnow
 from api.errors import DB_OUTAGE, ONCE, database_unavailable
 from api.limits import Limits
+
+if TYPE_CHECKING:
+    from dispatch.plan import Plan
 
 log = logging.getLogger("ruraldispatch.jobs")
 
@@ -290,20 +293,19 @@ def run_job(db_url: str, plan_id: str) -> None:
     except Exception as exc:
         plan_store.fail(engine, plan_id, f"{type(exc).__name__}: {exc}")
         return
-    cost = plan.get("kpis", {}).get("cost_fen")
     plan_store.finish(
         engine,
         plan_id,
         status="done",
         progress=1.0,
-        best_cost_fen=int(cost) if cost is not None else None,
-        plan_json=json.dumps(plan, ensure_ascii=False, separators=(",", ":")),
+        best_cost_fen=plan.kpis.cost_fen,
+        plan_json=plan.json_text(),
         finished_at=utcnow(),
     )
 
 
-def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
-    """Run plan_day or replan for job `plan_id` and return the plan JSON with its ids set."""
+def _solve(engine: Engine, plan_id: str) -> Plan:
+    """Run plan_day or replan for job `plan_id` and return the plan with its ids set."""
     from api.manifest_store import load_parcels
     from dispatch import service
 
@@ -314,13 +316,13 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
         request = dict(job.request)
         parcels = load_parcels(session, request["manifest_ids"])
         carry_over = None
-        if "carry_over" in request:  # held, deferred and failed, as the request was made
-            carry_over = json.dumps(
-                {"plan_id": request["carry_over_plan_id"], "carry_over": request["carry_over"]}
-            )
-        elif request.get("carry_over_plan_id"):
+        if request.get("carry_over_plan_id"):
             earlier = session.get(PlanJob, request["carry_over_plan_id"])
             carry_over = earlier.plan_json if earlier is not None else None
+            if carry_over is not None and "carry_over" in request:
+                # held, deferred and failed, as the request was made (api.day_store)
+                handed = {**json.loads(carry_over), "carry_over": request["carry_over"]}
+                carry_over = json.dumps(handed, ensure_ascii=False)
         base_json = None
         if job.version_of:
             base = session.get(PlanJob, job.version_of)
@@ -337,14 +339,14 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             raise LookupError(f"plan {version_of} has no stored result to re-plan from")
         plan = service.replan(
             ws,
-            json.loads(base_json),
+            service.read_plan(json.loads(base_json)),
             parcels,
             events,
             fleet=fleet,
             time_limit_s=float(request["time_limit_s"]),
             progress=progress,
         )
-        plan["version_of"] = version_of
+        plan.version_of = version_of
     else:
         plan = service.plan_day(
             ws,
@@ -354,10 +356,10 @@ def _solve(engine: Engine, plan_id: str) -> dict[str, Any]:
             time_limit_s=float(request["time_limit_s"]),
             mode=str(request.get("mode", "auto")),
             progress=progress,
-            carry_over=json.loads(carry_over) if carry_over else None,
+            carry_over=service.read_plan(json.loads(carry_over)) if carry_over else None,
             engine=str(request.get("engine", "portfolio")),
         )
-    plan["plan_id"] = plan_id
+    plan.plan_id = plan_id
     return plan
 
 

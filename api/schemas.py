@@ -1,8 +1,8 @@
 """Request and response models of the HTTP API: what `/openapi.json` publishes.
 
 Units as everywhere: metres, seconds since local midnight (Asia/Shanghai), grams, millilitres,
-fen. Bounds are the contract bounds of `api.limits`. The plan itself is `Plan` below: the one
-place where the typed plan model of `dispatch.plan` plugs in.
+fen. Bounds are the contract bounds of `api.limits`. The plan itself is the typed model
+`dispatch.plan.Plan` (its JSON Schema is docs/plan.schema.json).
 """
 
 from __future__ import annotations
@@ -37,20 +37,7 @@ from api.limits import (
     MAX_VROOM_VEHICLES,
     MIN_TIME_LIMIT_S,
 )
-
-#: The plan JSON (README "The plan"). THE place where dispatch.plan's typed Plan model
-#: plugs in: replace this alias by that model and every response below carries it.
-Plan = Annotated[
-    dict[str, Any],
-    WithJsonSchema(
-        {
-            "type": "object",
-            "title": "Plan",
-            "description": "The plan JSON: routes with stops, unassigned parcels, KPIs "
-            "(README: The plan).",
-        }
-    ),
-]
+from dispatch.plan import Plan
 
 
 def no_control_chars(text: str) -> str:

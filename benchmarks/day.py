@@ -18,20 +18,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import psutil
 from rich.console import Console
 from rich.table import Table
 
 from dispatch.fleet import fleet_for_county, load_fleet
+from dispatch.plan import Plan, load_plan
 from geodata.county import load_county
 
 #: Targets on the 10,000-parcel day (issue 8).
@@ -103,12 +102,12 @@ def run_demo(
         _, err = child.communicate()
         if child.returncode != 0:
             raise RuntimeError(f"demo failed ({child.returncode}):\n{err[-3000:]}")
-        plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+        plan = load_plan(out / "plan.json")
     return _figures(plan, parcels, seed, mode, wall, peak / 2**20, fleet)
 
 
 def _figures(
-    plan: dict[str, Any],
+    plan: Plan,
     parcels: int,
     seed: int,
     mode: str,
@@ -116,48 +115,47 @@ def _figures(
     rss_mb: float,
     fleet_file: Path | None,
 ) -> Run:
-    k = plan["kpis"]
+    k = plan.kpis
     settings = load_fleet(fleet_file).settings
-    penalties = settings.drop_penalty_fen * k["left_today"] + settings.defer_penalty_fen * (
-        k["deferred"] + k["held"]
+    penalties = settings.drop_penalty_fen * k.left_today + settings.defer_penalty_fen * (
+        k.deferred + k.held
     )
     return Run(
         parcels=parcels,
         seed=seed,
         mode=mode,
-        chosen=plan["mode"],
+        chosen=plan.mode,
         wall_s=round(wall, 1),
         peak_rss_mb=round(rss_mb),
-        route_cost_yuan=round(k["cost_fen"] / 100, 2),
-        cost_yuan=round((k["cost_fen"] + penalties) / 100, 2),
-        km=round(k["distance_m"] / 1000, 1),
-        vehicle_h=k["vehicle_hours"],
-        routes_e1=k["echelon_1"]["routes"],
-        routes_e2=k["echelon_2"]["routes"],
+        route_cost_yuan=round(k.cost_fen / 100, 2),
+        cost_yuan=round((k.cost_fen + penalties) / 100, 2),
+        km=round(k.distance_m / 1000, 1),
+        vehicle_h=k.vehicle_hours,
+        routes_e1=k.echelon_1.routes,
+        routes_e2=k.echelon_2.routes,
         via_share=round(via_share(plan, fleet_file), 4),
-        left_today=k["left_today"],
-        deferred=k["deferred"],
-        held=k["held"],
-        yuan_per_parcel=round(k["cost_per_parcel_fen"] / 100, 3),
+        left_today=k.left_today,
+        deferred=k.deferred,
+        held=k.held,
+        yuan_per_parcel=round(k.cost_per_parcel_fen / 100, 3),
     )
 
 
-def via_share(plan: dict[str, Any], fleet_file: Path | None) -> float:
+def via_share(plan: Plan, fleet_file: Path | None) -> float:
     """Share of the parcels delivered to villages of towns whose station has working vehicles
     that an echelon-2 route dropped."""
     county = load_county()
     town = {p.point_id: p.town_id for p in county.points}
     kind = {p.point_id: p.kind for p in county.points}
     staffed = {v.depot for v in fleet_for_county(county, fleet_file).vehicles}
-    off = {v["vehicle_id"] for v in plan["vehicles"] if not v["available"]}
-    staffed = {v["depot"] for v in plan["vehicles"] if v["vehicle_id"] not in off} & staffed
+    staffed = {v.depot for v in plan.vehicles if v.available} & staffed
     via = total = 0
-    for r in plan["routes"]:
-        for s in r["stops"][1:]:
-            point = s["point_id"]
+    for r in plan.routes:
+        for s in r.stops[1:]:
+            point = s.point_id
             if kind[point] == "village" and town[point] in staffed:
-                total += len(s["drop"])
-                via += len(s["drop"]) if r["echelon"] == 2 else 0
+                total += len(s.drop)
+                via += len(s.drop) if r.echelon == 2 else 0
     return via / total if total else 1.0
 
 

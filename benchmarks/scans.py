@@ -59,7 +59,9 @@ def planned_day(work: Path, parcels: int, time_limit: float) -> tuple[list[Parce
     if cached.exists():
         return day, json.loads(cached.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    plan = plan_day(Workspace.load(), day, date=FIRST, time_limit_s=time_limit, mode="via_station")
+    plan = plan_day(
+        Workspace.load(), day, date=FIRST, time_limit_s=time_limit, mode="via_station"
+    ).to_json()
     print(f"planned {len(day)} parcels in {time.perf_counter() - started:.0f} s")
     cached.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
     return day, plan

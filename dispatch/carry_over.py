@@ -10,15 +10,17 @@ vehicle is based. Refused and damaged deliveries are not carried: they are liste
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dispatch.actuals import DayActuals
+from dispatch.parcel import Parcel
+from dispatch.plan import CarryOver
 
 
 def with_failures(previous: Mapping[str, Any], actuals: DayActuals) -> dict[str, Any]:
-    """`previous` (plan JSON) with its carry_over extended by the day's re-attempts and a
-    `returns` list; the plan's own entries come first and are never duplicated."""
+    """`previous` (plan JSON) with its carry_over extended by the day's re-attempts (the
+    plan's own entries are kept and never duplicated); its returns are `actuals.returns()`."""
     entries = [dict(e) for e in previous.get("carry_over", [])]
     have = {e["tracking_no"] for e in entries}
     entries += [
@@ -26,5 +28,26 @@ def with_failures(previous: Mapping[str, Any], actuals: DayActuals) -> dict[str,
     ]
     out = dict(previous)
     out["carry_over"] = sorted(entries, key=lambda e: str(e["tracking_no"]))
-    out["returns"] = actuals.returns()
+    return out
+
+
+def carried_records(entries: Iterable[Mapping[str, Any]], source: str) -> list[Parcel]:
+    """The parcel records of carry-over entries (plan contract `carry_over`)."""
+    out = []
+    for row, entry in enumerate(entries, 1):
+        c = CarryOver.model_validate(entry, strict=False)
+        out.append(
+            Parcel(
+                tracking_no=c.tracking_no,
+                carrier=c.carrier,
+                kind=c.kind,
+                point_id=c.point_id,
+                weight_g=c.weight_g,
+                volume_ml=c.volume_ml,
+                cold=c.cold,
+                due_date=c.due_date,
+                source=source,
+                row=row,
+            )
+        )
     return out

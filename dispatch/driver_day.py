@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from dispatch.fleet import Fleet, FleetVehicle, VehicleType
+from dispatch.plan import Route
 
 
 @dataclass(frozen=True)
@@ -147,27 +147,24 @@ class Drivers:
             lunch_s=lunch,
         )
 
-    def book_kept(
-        self, routes: Iterable[Mapping[str, Any]], lunches: Mapping[str, int] | None = None
-    ) -> None:
+    def book_kept(self, routes: Iterable[Route], lunches: Mapping[str, int] | None = None) -> None:
         """Book routes of an earlier plan version that stay as they are (re-planning) and the
         lunches its drivers have already started (vehicle id -> start s)."""
         for vid, start in (lunches or {}).items():
             if vid in self.days:
                 self.days[vid] = replace(self.days[vid], lunch_s=start)
-        for r in sorted(routes, key=lambda r: r["stops"][0]["arrival_s"]):
-            day = self.days.get(r["vehicle_id"])
+        for r in sorted(routes, key=lambda r: r.stops[0].arrival_s):
+            day = self.days.get(r.vehicle_id)
             if day is None:
                 continue
-            first, last = r["stops"][0], r["stops"][-1]
-            brk = r.get("break")
-            self.days[r["vehicle_id"]] = replace(
+            first, last = r.stops[0], r.stops[-1]
+            self.days[r.vehicle_id] = replace(
                 day,
                 trips=day.trips + 1,
-                first_load_s=first["arrival_s"] if day.first_load_s is None else day.first_load_s,
-                arrived_s=last["arrival_s"],
-                unload_end_s=last["departure_s"],
-                lunch_s=brk["start_s"] if brk else day.lunch_s,
+                first_load_s=first.arrival_s if day.first_load_s is None else day.first_load_s,
+                arrived_s=last.arrival_s,
+                unload_end_s=last.departure_s,
+                lunch_s=r.break_.start_s if r.break_ else day.lunch_s,
             )
 
     def settle(self) -> dict[str, int]:

@@ -12,12 +12,12 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from dispatch.parcel import Parcel
-from dispatch.plan_view import read_plan
+from dispatch.plan import Plan, Route
 from dispatch.route_sheet import Handover, RouteSheet, SheetStop, hhmm, route_sheet
 from dispatch.safe_csv import csv_text
 from geodata.points import ServicePoint
@@ -41,7 +41,7 @@ CSV_COLUMNS: dict[str, str] = {
 
 
 def routes_geojson(
-    plan: Mapping[str, Any],
+    routes: Sequence[Route],
     geometry: Geometry,
     *,
     points: Mapping[str, ServicePoint] | None = None,
@@ -53,27 +53,27 @@ def routes_geojson(
     Route property `stops` counts the stops between the start and end depots.
     """
     features: list[dict[str, Any]] = []
-    for route in plan["routes"]:
-        stops = route["stops"]
-        line = geometry([s["point_id"] for s in stops])
+    for route in routes:
+        stops = route.stops
+        line = geometry([s.point_id for s in stops])
         features.append(
             {
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": [_pos(c) for c in line]},
                 "properties": {
-                    "route_id": route["route_id"],
-                    "vehicle_id": route["vehicle_id"],
-                    "vehicle_type": route["vehicle_type"],
-                    "echelon": route["echelon"],
-                    "distance_m": route["distance_m"],
-                    "duration_s": route["duration_s"],
-                    "cost_fen": route["cost_fen"],
+                    "route_id": route.route_id,
+                    "vehicle_id": route.vehicle_id,
+                    "vehicle_type": route.vehicle_type,
+                    "echelon": route.echelon,
+                    "distance_m": route.distance_m,
+                    "duration_s": route.duration_s,
+                    "cost_fen": route.cost_fen,
                     "stops": max(0, len(stops) - 2),
                 },
             }
         )
         for stop in stops:
-            pid = stop["point_id"]
+            pid = stop.point_id
             point = points.get(pid) if points is not None else None
             where = (point.lon, point.lat) if point is not None else geometry([pid])[0]
             features.append(
@@ -81,15 +81,15 @@ def routes_geojson(
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": _pos(where)},
                     "properties": {
-                        "route_id": route["route_id"],
-                        "seq": stop["seq"],
+                        "route_id": route.route_id,
+                        "seq": stop.seq,
                         "point_id": pid,
                         "name": point.name if point is not None else pid,
-                        "eta": hhmm(stop["arrival_s"]),
-                        "arrival_s": stop["arrival_s"],
-                        "departure_s": stop["departure_s"],
-                        "drop": len(stop["drop"]),
-                        "load": len(stop["load"]),
+                        "eta": hhmm(stop.arrival_s),
+                        "arrival_s": stop.arrival_s,
+                        "departure_s": stop.departure_s,
+                        "drop": len(stop.drop),
+                        "load": len(stop.load),
                     },
                 }
             )
@@ -137,7 +137,7 @@ def sheet_csv_text(sheet: RouteSheet) -> str:
 
 def write_plan_outputs(
     out_dir: Path,
-    plan: Mapping[str, Any],
+    plan: Plan,
     geojson: Mapping[str, Any],
     points: Mapping[str, ServicePoint],
     parcels: Mapping[str, Parcel],
@@ -155,13 +155,12 @@ def write_plan_outputs(
     tmp = Path(tempfile.mkdtemp(prefix=".plan.", suffix=".tmp", dir=out_dir))
     try:
         names = [Path("plan.json"), Path("routes.geojson")]
-        _write_json(tmp / names[0], plan)
+        _write_json(tmp / names[0], plan.to_json())
         _write_json(tmp / names[1], geojson)
         (tmp / "sheets").mkdir()
-        view = read_plan(plan)
-        for route in view.routes:
+        for route in plan.routes:
             name = Path("sheets") / f"{route.route_id}.csv"
-            text = sheet_csv_text(route_sheet(view, route.route_id, points, parcels))
+            text = sheet_csv_text(route_sheet(plan, route.route_id, points, parcels))
             (tmp / name).write_text(text, encoding="utf-8", newline="")
             names.append(name)
         _swap_into_place(tmp / "sheets", out_dir / "sheets")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 
-from dispatch.plan_view import PlanView
+from dispatch.plan import Plan
 from dispatch.route_sheet import hhmm
 from geodata.points import ServicePoint
 
@@ -13,7 +13,7 @@ GPX_NS = "http://www.topografix.com/GPX/1/1"
 
 
 def route_gpx(
-    plan: PlanView,
+    plan: Plan,
     route_id: str,
     points: Mapping[str, ServicePoint],
     road: Sequence[tuple[float, float]],

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dispatch.parcel import Parcel
-from dispatch.plan_view import VehicleView
+from dispatch.plan import Vehicle
 from dispatch.route_sheet import Handover, RouteSheet, handover, hhmm
 from dispatch.safe_csv import csv_text
 
@@ -34,7 +34,7 @@ class LoadingList:
 
     sheet: RouteSheet
     entries: tuple[LoadingEntry, ...]
-    capacity: VehicleView | None
+    capacity: Vehicle | None
 
     @property
     def count(self) -> int:
@@ -53,7 +53,7 @@ class LoadingList:
 
 
 def loading_list(
-    sheet: RouteSheet, parcels: Mapping[str, Parcel], vehicle: VehicleView | None = None
+    sheet: RouteSheet, parcels: Mapping[str, Parcel], vehicle: Vehicle | None = None
 ) -> LoadingList:
     """The loading list of a route sheet: depot-loaded parcels by drop stop, last stop first.
 

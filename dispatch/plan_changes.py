@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from dispatch.plan_view import PlanView, RouteView, StopView
+from dispatch.plan import Plan as PlanView
+from dispatch.plan import Route as RouteView
+from dispatch.plan import Stop as StopView
 
 #: An arrival that moved by at least this many seconds is a re-timed stop (a sheet shows
 #: minutes, so a smaller move does not change what the driver reads).

@@ -14,12 +14,12 @@ each, leaving as early as it can, arrives after the point closes; `capacity_full
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import FleetVehicle
 from dispatch.jobs import Job
 from dispatch.parcel import Parcel
+from dispatch.plan import Unassigned
 
 #: code -> sentence template; {point} is the point's name, {detail} an optional detail.
 REASONS: dict[str, str] = {
@@ -35,19 +35,6 @@ REASONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Unassigned:
-    """A parcel not carried today, with a reason code and sentence."""
-
-    parcel_id: str
-    code: str
-    reason: str
-
-    def as_json(self) -> dict[str, str]:
-        """Plan JSON entry."""
-        return {"parcel_id": self.parcel_id, "code": self.code, "reason": self.reason}
-
-
 def reason(code: str, point: str, detail: str = "") -> str:
     """The sentence for `code` about the point named `point`."""
     return REASONS[code].format(point=point, detail=detail)
@@ -61,7 +48,9 @@ def is_deferral(code: str) -> bool:
 def unassigned(rules: Eligibility, parcels: Sequence[Parcel], code: str) -> list[Unassigned]:
     """Unassigned entries with one reason code, each naming the parcel's point."""
     return [
-        Unassigned(p.tracking_no, code, reason(code, rules.ws.point(p.point_id).name))
+        Unassigned(
+            parcel_id=p.tracking_no, code=code, reason=reason(code, rules.ws.point(p.point_id).name)
+        )
         for p in parcels
     ]
 
@@ -154,14 +143,14 @@ def explain(
     if job.deferrable:
         return [
             Unassigned(
-                p.tracking_no,
-                "deferred_capacity",
-                reason("deferred_capacity", name, p.due_date.isoformat()),
+                parcel_id=p.tracking_no,
+                code="deferred_capacity",
+                reason=reason("deferred_capacity", name, p.due_date.isoformat()),
             )
             for p in job.parcels
         ]
     out = []
     for p in job.parcels:
         code = why_unserved(rules, p, hub, station, not_before_s)
-        out.append(Unassigned(p.tracking_no, code, reason(code, name)))
+        out.append(Unassigned(parcel_id=p.tracking_no, code=code, reason=reason(code, name)))
     return out

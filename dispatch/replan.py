@@ -10,20 +10,22 @@ vehicle free once its kept trips are done.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import ValidationError
 
 from dispatch.fleet import Fleet
 from dispatch.parcel import Parcel
-from dispatch.plan import route_cost_fen
-from dispatch.reasons import Unassigned, reason
+from dispatch.plan import EventType, Plan, RecordedEvent, Route, Stop, Unassigned
+from dispatch.plan_build import route_cost_fen, trip_metres
+from dispatch.reasons import reason
 from dispatch.two_echelon import Resume, Waiting
 from dispatch.workspace import Workspace
 
-EVENT_TYPES = ("breakdown", "late_parcels", "point_closed")
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 LOCAL = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
@@ -36,11 +38,24 @@ class Cut:
     """The old plan cut at `at_s`: routes kept, what is at stations, what was broken."""
 
     at_s: int
-    kept: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[Route] = field(default_factory=list)
     resume: Resume = field(default_factory=lambda: Resume(start_s=0))
     stranded: list[Unassigned] = field(default_factory=list)
     closed: dict[str, str] = field(default_factory=dict)  # point id -> event detail
     done: set[str] = field(default_factory=set)  # parcels the kept routes carry on
+
+
+def record_events(events: Sequence[Mapping[str, Any]]) -> list[RecordedEvent]:
+    """The events as the new plan records them; EventError names a malformed one's field."""
+    out = []
+    for k, e in enumerate(events):
+        try:
+            out.append(RecordedEvent.model_validate(dict(e), strict=False))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise EventError(f"events[{k}].{where}: {error['msg']}") from None
+    return out
 
 
 def event_time(event: Mapping[str, Any], k: int) -> int | None:
@@ -63,7 +78,7 @@ def event_time(event: Mapping[str, Any], k: int) -> int | None:
 
 def cut_plan(
     ws: Workspace,
-    plan: Mapping[str, Any],
+    plan: Plan,
     events: Sequence[Mapping[str, Any]],
     fleet: Fleet,
     parcels: Sequence[Parcel],
@@ -96,24 +111,24 @@ def cut_plan(
             cut.closed[str(pid)] = str(e.get("reason") or "closed by the dispatcher")
     cut.resume.excluded = set(broken)
 
-    for r in plan["routes"]:
-        vid = r["vehicle_id"]
-        left_s = r["stops"][0]["departure_s"]
-        if r["stops"][0]["arrival_s"] > at or (vid in broken and left_s > broken[vid][0]):
+    for r in plan.routes:
+        vid = r.vehicle_id
+        left_s = r.stops[0].departure_s
+        if r.stops[0].arrival_s > at or (vid in broken and left_s > broken[vid][0]):
             # not started (or broken down before it left): planned again
             hints = cut.resume.hints.setdefault(vid, [])
-            hints += [s["point_id"] for s in r["stops"][1:-1]]
+            hints += [s.point_id for s in r.visits]
             continue
         if vid in broken:
             when, where = broken[vid]
-            if r["stops"][-1]["arrival_s"] > when:
+            if r.stops[-1].arrival_s > when:
                 r = _truncate(ws, fleet, r, when, where, cut)
         cut.kept.append(r)
     cut.resume.kept = list(cut.kept)
     cut.resume.lunches = {
-        d["vehicle_id"]: d["lunch"]["start_s"]
-        for d in plan.get("drivers", [])
-        if d.get("lunch") and d["lunch"]["start_s"] < at
+        d.vehicle_id: d.lunch.start_s
+        for d in plan.drivers
+        if d.lunch is not None and d.lunch.start_s < at
     }
     _locate(ws, cut, parcels)
     return cut
@@ -122,66 +137,65 @@ def cut_plan(
 def _truncate(
     ws: Workspace,
     fleet: Fleet,
-    route: Mapping[str, Any],
+    route: Route,
     when: int,
     where: str | None,
     cut: Cut,
-) -> dict[str, Any]:
+) -> Route:
     """The route up to its breakdown at `when`: stops served by then, then the breakdown spot."""
-    stops = [dict(s) for s in route["stops"] if s["departure_s"] <= when]
+    stops = [s for s in route.stops if s.departure_s <= when]
     last = stops[-1]
-    spot = where or last["point_id"]
+    spot = where or last.point_id
     arrival = max(
         when,
-        last["departure_s"] + ws.travel_s(route["vehicle_type"], last["point_id"], spot, fleet),
+        last.departure_s + ws.travel_s(route.vehicle_type, last.point_id, spot, fleet),
     )
     on_board = _on_board(stops)
     # where it stands: the place given, else the last place it was known to be
     stops.append(
-        {
-            "seq": len(stops),
-            "point_id": spot,
-            "arrival_s": arrival,
-            "departure_s": arrival,
-            "load": [],
-            "drop": [],
-            "weight_g_after": last["weight_g_after"],
-            "volume_ml_after": last["volume_ml_after"],
-        }
+        Stop(
+            seq=len(stops),
+            point_id=spot,
+            arrival_s=arrival,
+            departure_s=arrival,
+            load=[],
+            drop=[],
+            weight_g_after=last.weight_g_after,
+            volume_ml_after=last.volume_ml_after,
+        )
     )
     name = ws.point(spot).name
     for pid in sorted(on_board):
         cut.stranded.append(
             Unassigned(
-                pid, "vehicle_breakdown", reason("vehicle_breakdown", name, route["vehicle_id"])
+                parcel_id=pid,
+                code="vehicle_breakdown",
+                reason=reason("vehicle_breakdown", name, route.vehicle_id),
             )
         )
-    metres = sum(
-        ws.travel_m(route["vehicle_type"], a["point_id"], b["point_id"], fleet)
-        for a, b in itertools.pairwise(stops)
+    metres = trip_metres(ws, fleet, route.vehicle_type, stops)
+    duration = stops[-1].departure_s - stops[0].arrival_s
+    brk = route.break_
+    return route.model_copy(
+        update={
+            "stops": stops,
+            "ended": "breakdown",
+            "distance_m": metres,
+            "duration_s": duration,
+            "cost_fen": route_cost_fen(
+                fleet.types[route.vehicle_type], metres, duration, route.trip == 1
+            ),
+            "break_": None if brk is not None and brk.start_s >= arrival else brk,
+        }
     )
-    duration = stops[-1]["departure_s"] - stops[0]["arrival_s"]
-    out = dict(route)
-    out.update(
-        stops=stops,
-        ended="breakdown",
-        distance_m=metres,
-        duration_s=duration,
-        cost_fen=route_cost_fen(
-            fleet.types[route["vehicle_type"]], metres, duration, route["trip"] == 1
-        ),
-    )
-    if out.get("break") and out["break"]["start_s"] >= stops[-1]["arrival_s"]:
-        out["break"] = None
-    return out
 
 
-def _on_board(stops: Sequence[Mapping[str, Any]]) -> set[str]:
+def _on_board(stops: Sequence[Stop]) -> set[str]:
     """Parcels loaded and not yet dropped after the given stops."""
     on: set[str] = set()
     for s in stops:
-        on |= set(s["load"])
-        on -= set(s["drop"])
+        on |= set(s.load)
+        on -= set(s.drop)
     return on
 
 
@@ -191,21 +205,19 @@ def _locate(ws: Workspace, cut: Cut, parcels: Sequence[Parcel]) -> None:
     stranded = {u.parcel_id for u in cut.stranded}
     loaded_after: dict[str, int] = {}
     for r in cut.kept:
-        for s in r["stops"]:
-            for pid in s["load"]:
+        for s in r.stops:
+            for pid in s.load:
                 cut.done.add(pid)
-                loaded_after[pid] = max(loaded_after.get(pid, 0), s["departure_s"])
+                loaded_after[pid] = max(loaded_after.get(pid, 0), s.departure_s)
     for r in cut.kept:
-        for s in r["stops"][1:]:
-            if ws.point(s["point_id"]).kind != "station":
+        for s in r.stops[1:]:
+            if ws.point(s.point_id).kind != "station":
                 continue
-            for pid in s["drop"]:
+            for pid in s.drop:
                 p = by_id[pid]
-                arrived = p.kind == "delivery" and p.point_id == s["point_id"]
-                if not arrived and loaded_after.get(pid, -1) < s["arrival_s"]:
-                    cut.resume.at_station[pid] = Waiting(
-                        s["point_id"], s["arrival_s"], s["departure_s"]
-                    )
+                arrived = p.kind == "delivery" and p.point_id == s.point_id
+                if not arrived and loaded_after.get(pid, -1) < s.arrival_s:
+                    cut.resume.at_station[pid] = Waiting(s.point_id, s.arrival_s, s.departure_s)
     cut.done -= set(cut.resume.at_station)
     cut.done |= stranded
 
@@ -219,9 +231,9 @@ def closed_parcels(cut: Cut, ws: Workspace, parcels: Sequence[Parcel]) -> list[U
             detail = cut.closed[p.point_id]
             out.append(
                 Unassigned(
-                    p.tracking_no,
-                    "point_closed",
-                    reason("point_closed", ws.point(p.point_id).name, detail),
+                    parcel_id=p.tracking_no,
+                    code="point_closed",
+                    reason=reason("point_closed", ws.point(p.point_id).name, detail),
                 )
             )
     return out
@@ -229,16 +241,14 @@ def closed_parcels(cut: Cut, ws: Workspace, parcels: Sequence[Parcel]) -> list[U
 
 def replan_inputs(
     ws: Workspace,
-    plan: Mapping[str, Any],
+    plan: Plan,
     parcels: Sequence[Parcel],
     events: Sequence[Mapping[str, Any]],
     fleet: Fleet,
 ) -> tuple[Cut, list[Parcel], list[Unassigned]]:
     """The cut, the parcels still to plan, and those refused by the events."""
     known = {p.tracking_no for p in parcels}
-    missing = [
-        pid for r in plan["routes"] for s in r["stops"] for pid in s["load"] if pid not in known
-    ]
+    missing = [pid for r in plan.routes for s in r.stops for pid in s.load if pid not in known]
     if missing:
         raise EventError(f"the plan carries parcels not given: {sorted(set(missing))[:5]}")
     cut = cut_plan(ws, plan, events, fleet, parcels)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dispatch.parcel import Parcel
-from dispatch.plan_view import PlanView, RouteView
+from dispatch.plan import Plan, Route
 from geodata.points import ServicePoint
 
 #: echelon number -> what the sheet calls it
@@ -102,7 +102,7 @@ class RouteSheet:
 
     plan_id: str
     date: str
-    route: RouteView
+    route: Route
     vehicle_label: str
     depot_name: str
     stops: tuple[SheetStop, ...]
@@ -129,7 +129,7 @@ class RouteSheet:
 
 
 def route_sheet(
-    plan: PlanView,
+    plan: Plan,
     route_id: str,
     points: Mapping[str, ServicePoint],
     parcels: Mapping[str, Parcel],

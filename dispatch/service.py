@@ -19,9 +19,19 @@ from dispatch.legs import Engines
 from dispatch.loading_list import loading_csv_text, loading_list
 from dispatch.manifest import parse_manifest, read_manifests
 from dispatch.parcel import InputError, ManifestError, Parcel
-from dispatch.plan import build_plan
-from dispatch.plan_view import PlanFormatError, PlanView, load_plan, read_plan
-from dispatch.replan import EventError, replan_inputs
+from dispatch.plan import (
+    AutoKpis,
+    CarriedIn,
+    Kpis,
+    Mode,
+    Plan,
+    PlanFormatError,
+    Route,
+    load_plan,
+    read_plan,
+)
+from dispatch.plan_build import build_plan
+from dispatch.replan import EventError, record_events, replan_inputs
 from dispatch.sheets import SHEET_FORMATS, SheetInputError, SheetSources, check_sources
 from dispatch.sheets import parse_formats as parse_sheet_formats
 from dispatch.sheets import write_sheets as _write_sheets
@@ -37,8 +47,8 @@ __all__ = [
     "InputError",
     "ManifestError",
     "Parcel",
+    "Plan",
     "PlanFormatError",
-    "PlanView",
     "SheetInputError",
     "Workspace",
     "carried_parcels",
@@ -108,9 +118,10 @@ def check_plan_file(
     plan: Mapping[str, Any],
     parcels: Sequence[Parcel],
     fleet: Fleet,
-    previous: Mapping[str, Any] | None = None,
+    previous: Plan | None = None,
 ) -> list[str]:
-    """Every rule a plan (planned here or edited by hand) breaks, one line each; [] = valid.
+    """Every rule a plan (its raw JSON, planned here or edited by hand) breaks, one line
+    each; [] = valid.
 
     `previous` is the earlier plan it took held produce and deferred parcels over from.
     """
@@ -118,39 +129,33 @@ def check_plan_file(
     return validate_plan(plan, plan_inputs(ws, fleet, [*parcels, *carried], at_station))
 
 
-def carried_parcels(
-    ws: Workspace, previous: Mapping[str, Any]
-) -> tuple[list[Parcel], dict[str, str]]:
+def carried_parcels(ws: Workspace, previous: Plan) -> tuple[list[Parcel], dict[str, str]]:
     """The parcels an earlier plan hands on (its `carry_over`), and for those waiting at a
-    station, where they wait. Raises InputError-carrying ManifestError on a malformed entry."""
-    source = f"plan {previous.get('plan_id', '?')}"
+    station, where they wait. Raises ManifestError naming an entry whose point is unknown."""
+    source = f"plan {previous.plan_id}"
     parcels: list[Parcel] = []
     at_station: dict[str, str] = {}
     errors: list[InputError] = []
-    for row, entry in enumerate(previous.get("carry_over", []), 1):
-        try:
-            p = Parcel(
-                tracking_no=str(entry["tracking_no"]),
-                carrier=str(entry["carrier"]),
-                kind=entry["kind"],
-                point_id=str(entry["point_id"]),
-                weight_g=int(entry["weight_g"]),
-                volume_ml=int(entry["volume_ml"]),
-                cold=bool(entry["cold"]),
-                due_date=dt.date.fromisoformat(str(entry["due_date"])),
+    for row, entry in enumerate(previous.carry_over, 1):
+        if not ws.has(entry.point_id) or not ws.has(entry.at):
+            errors.append(InputError(source, row, "carry_over", "unknown point"))
+            continue
+        parcels.append(
+            Parcel(
+                tracking_no=entry.tracking_no,
+                carrier=entry.carrier,
+                kind=entry.kind,
+                point_id=entry.point_id,
+                weight_g=entry.weight_g,
+                volume_ml=entry.volume_ml,
+                cold=entry.cold,
+                due_date=entry.due_date,
                 source=source,
                 row=row,
             )
-            at = str(entry["at"])
-        except (KeyError, TypeError, ValueError) as exc:
-            errors.append(InputError(source, row, "carry_over", f"malformed entry: {exc}"))
-            continue
-        if p.kind not in ("delivery", "pickup") or not ws.has(p.point_id) or not ws.has(at):
-            errors.append(InputError(source, row, "carry_over", "unknown kind or point"))
-            continue
-        parcels.append(p)
-        if ws.point(at).kind == "station":
-            at_station[p.tracking_no] = at
+        )
+        if ws.point(entry.at).kind == "station":
+            at_station[entry.tracking_no] = entry.at
     if errors:
         raise ManifestError(errors)
     return parcels, at_station
@@ -165,12 +170,12 @@ def plan_day(
     time_limit_s: float = 30.0,
     mode: str = "auto",
     progress: Progress | None = None,
-    warm_start: Mapping[str, Any] | None = None,
-    carry_over: Mapping[str, Any] | None = None,
+    warm_start: Plan | None = None,
+    carry_over: Plan | None = None,
     engine: str = "portfolio",
     workers: int = 1,
-) -> dict[str, Any]:
-    """Plan a day and return the validated plan JSON (PlanInvalid if validation fails).
+) -> Plan:
+    """Plan a day and return the validated plan (PlanInvalid if validation fails).
 
     `via_station` plans the three-tier day (dispatch.two_echelon); `direct` serves every
     village from the hub's vehicles, station vehicles staying at their stations; `auto` makes
@@ -199,18 +204,18 @@ def plan_day(
     everything = [*parcels, *carried]
     resume = Resume(
         start_s=0,
-        hints=route_hints(warm_start["routes"]) if warm_start else {},
+        hints=route_hints(warm_start.routes) if warm_start else {},
         at_station={
             t: Waiting(st, ws.point(st).open_s, ws.point(st).open_s) for t, st in at_station.items()
         },
     )
     carried_in = [
-        {"parcel_id": p.tracking_no, "at": at_station.get(p.tracking_no, _origin(ws, p))}
+        CarriedIn(parcel_id=p.tracking_no, at=at_station.get(p.tracking_no, _origin(ws, p)))
         for p in carried
     ]
     request = _DayRequest(ws.origin, everything, date, base, resume, engine)
 
-    def build(day: DayResult, followed: str) -> dict[str, Any]:
+    def build(day: DayResult, followed: Mode) -> Plan:
         return build_plan(
             ws,
             base,
@@ -237,9 +242,9 @@ def plan_day(
                 resume=resume,
                 engines=Engines(engine, pool if workers > 1 else None),
             )
-        plan = build(day, mode)
-    plan["kpis"]["solve_time_s"] = round(time.perf_counter() - started, 2)
-    check_plan(plan, plan_inputs(ws, base, everything, at_station))
+        plan = build(day, mode)  # type: ignore[arg-type]  # via_station or direct here
+    plan.kpis.solve_time_s = round(time.perf_counter() - started, 2)
+    check_plan(plan.to_json(), plan_inputs(ws, base, everything, at_station))
     return plan
 
 
@@ -265,8 +270,8 @@ def _auto(
     request: _DayRequest,
     time_limit_s: float,
     progress: Progress | None,
-    build: Callable[[DayResult, str], dict[str, Any]],
-) -> dict[str, Any]:
+    build: Callable[[DayResult, Mode], Plan],
+) -> Plan:
     """auto: the three-tier plan and the all-direct plan of the same day, the better kept;
     the plan's `mode` says which, `kpis.auto` compares them.
 
@@ -294,29 +299,29 @@ def _auto(
             pool.shutdown(wait=False, cancel_futures=True)
     mixed, direct = build(mixed_day, "via_station"), build(direct_day, "direct")
     scores = {"via_station": _score(mixed, request.fleet), "direct": _score(direct, request.fleet)}
-    chosen = "direct" if scores["direct"] < scores["via_station"] else "via_station"
+    chosen: Mode = "direct" if scores["direct"] < scores["via_station"] else "via_station"
     plan = mixed if chosen == "via_station" else direct
-    plan["kpis"]["auto"] = {
-        "chosen": chosen,
-        "via_station_score_fen": scores["via_station"],
-        "via_station_cost_fen": mixed["kpis"]["cost_fen"],
-        "via_station_left_today": mixed["kpis"]["left_today"],
-        "direct_score_fen": scores["direct"],
-        "direct_cost_fen": direct["kpis"]["cost_fen"],
-        "direct_left_today": direct["kpis"]["left_today"],
-        "why": _why(chosen, mixed["kpis"], direct["kpis"]),
-    }
+    plan.kpis.auto = AutoKpis(
+        chosen=chosen,
+        via_station_score_fen=scores["via_station"],
+        via_station_cost_fen=mixed.kpis.cost_fen,
+        via_station_left_today=mixed.kpis.left_today,
+        direct_score_fen=scores["direct"],
+        direct_cost_fen=direct.kpis.cost_fen,
+        direct_left_today=direct.kpis.left_today,
+        why=_why(chosen, mixed.kpis, direct.kpis),
+    )
     return plan
 
 
-def _why(chosen: str, mixed: Mapping[str, Any], direct: Mapping[str, Any]) -> str:
+def _why(chosen: Mode, mixed: Kpis, direct: Kpis) -> str:
     """A sentence on why auto chose its plan."""
     if chosen == "via_station":
         return "the three-tier plan costs the company less than serving every village from the hub"
-    if mixed["left_today"] > direct["left_today"]:
+    if mixed.left_today > direct.left_today:
         return (
-            f"the three-tier plan leaves {mixed['left_today']} parcels due today behind, "
-            f"serving every village from the hub leaves {direct['left_today']}"
+            f"the three-tier plan leaves {mixed.left_today} parcels due today behind, "
+            f"serving every village from the hub leaves {direct.left_today}"
         )
     return "serving every village from the hub costs less with this fleet and these parcels"
 
@@ -357,22 +362,20 @@ def _direct_day(request: _DayRequest, deadline: float, ws: Workspace | None = No
     )
 
 
-def route_hints(routes: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+def route_hints(routes: Sequence[Route]) -> dict[str, list[str]]:
     """Vehicle id -> the points its routes visit, in order (to warm-start a new plan)."""
     hints: dict[str, list[str]] = {}
-    for r in sorted(routes, key=lambda r: (r["vehicle_id"], r["stops"][0]["departure_s"])):
-        hints.setdefault(r["vehicle_id"], []).extend(s["point_id"] for s in r["stops"][1:-1])
+    for r in sorted(routes, key=lambda r: (r.vehicle_id, r.stops[0].departure_s)):
+        hints.setdefault(r.vehicle_id, []).extend(s.point_id for s in r.visits)
     return hints
 
 
-def _score(plan: Mapping[str, Any], fleet: Fleet) -> int:
+def _score(plan: Plan, fleet: Fleet) -> int:
     """What the plan costs the company (fen): routes plus the fleet's penalties for parcels
     due today left behind, and for parcels deferred or produce held to the next day."""
-    k, s = plan["kpis"], fleet.settings
+    k, s = plan.kpis, fleet.settings
     return int(
-        k["cost_fen"]
-        + s.drop_penalty_fen * k["left_today"]
-        + s.defer_penalty_fen * (k["deferred"] + k["held"])
+        k.cost_fen + s.drop_penalty_fen * k.left_today + s.defer_penalty_fen * (k.deferred + k.held)
     )
 
 
@@ -395,7 +398,7 @@ def _kpis(ws: Workspace, day: DayResult, started: float) -> dict[str, Any]:
 def write_outputs(
     ws: Workspace,
     out: Path,
-    plan: Mapping[str, Any],
+    plan: Plan,
     parcels: Sequence[Parcel],
     driver_files: bool = False,
 ) -> list[Path]:
@@ -403,14 +406,15 @@ def write_outputs(
     with `driver_files` also sheets/<route_id>.pdf and sheets/<route_id>.gpx."""
     points = {p.point_id: p for p in ws.points}
     by_id = {p.tracking_no: p for p in parcels}
-    written = write_plan_outputs(out, plan, routes_geojson(plan, ws.geometry), points, by_id)
+    geojson = routes_geojson(plan.routes, ws.geometry)
+    written = write_plan_outputs(out, plan, geojson, points, by_id)
     if driver_files:
-        written += _write_sheets(out, _sources(ws, read_plan(plan), parcels), ("pdf", "gpx"))
+        written += _write_sheets(out, _sources(ws, plan, parcels), ("pdf", "gpx"))
     return written
 
 
 def _sources(
-    ws: Workspace, plan: PlanView, parcels: Sequence[Parcel], fleet: Fleet | None = None
+    ws: Workspace, plan: Plan, parcels: Sequence[Parcel], fleet: Fleet | None = None
 ) -> SheetSources:
     """What the sheets of `plan` are made from; vehicle type names from `fleet` (or default)."""
     return SheetSources(
@@ -422,14 +426,15 @@ def _sources(
     )
 
 
-def read_plan_manifests(ws: Workspace, plan: PlanView, paths: Sequence[Path]) -> list[Parcel]:
+def read_plan_manifests(ws: Workspace, plan: Plan, paths: Sequence[Path]) -> list[Parcel]:
     """The parcels of a stored plan from its manifests.
 
     Rows the plan itself skipped as invalid (`invalid_rows`) are left out; any other invalid
     row raises ManifestError naming file, row and field.
     """
     parcels, errors = read_manifests(paths, ws.county, ws.areas, skip_invalid=True)
-    unexcused = [e for e in errors if (e.file, e.row, e.field) not in plan.invalid_rows]
+    skipped = plan.skipped_rows()
+    unexcused = [e for e in errors if (e.file, e.row, e.field) not in skipped]
     if unexcused:
         raise ManifestError(unexcused)
     return parcels
@@ -438,7 +443,7 @@ def read_plan_manifests(ws: Workspace, plan: PlanView, paths: Sequence[Path]) ->
 def write_sheets(
     ws: Workspace,
     out: Path,
-    plan: PlanView,
+    plan: Plan,
     parcels: Sequence[Parcel],
     formats: Sequence[str] = SHEET_FORMATS,
     fleet: Fleet | None = None,
@@ -455,27 +460,27 @@ def write_sheets(
 
 def replan(
     ws: Workspace,
-    plan: Mapping[str, Any],
+    plan: Plan,
     parcels: Sequence[Parcel],
     events: Sequence[Mapping[str, Any]],
     *,
     fleet: Fleet | None = None,
     time_limit_s: float = 30.0,
     progress: Progress | None = None,
-) -> dict[str, Any]:
+) -> Plan:
     """A new version of `plan` after `events` (see dispatch.replan); validated.
 
     `parcels` are all the day's parcels, late ones included (and any carried in). Raises
     EventError (a ValueError) naming the event and field when an event cannot be applied.
     """
-    mode = plan["mode"]
+    mode, date = plan.mode, plan.date
+    recorded = record_events(events)
     fleet = fleet or ws.fleet
-    off = [v["vehicle_id"] for v in plan.get("vehicles", []) if v.get("available") is False]
+    off = [v.vehicle_id for v in plan.vehicles if not v.available]
     if off:
         fleet = fleet.with_off(off)
     started = time.perf_counter()
     cut, todo, refused = replan_inputs(ws, plan, parcels, events, fleet)
-    date = dt.date.fromisoformat(plan["date"])
     day = plan_trips(
         ws,
         fleet,
@@ -487,7 +492,7 @@ def replan(
         resume=cut.resume,
     )
     day.unassigned += [*cut.stranded, *refused]
-    carried_in = plan.get("carried_in", [])
+    carried_in = plan.carried_in
     new = build_plan(
         ws,
         fleet,
@@ -497,16 +502,14 @@ def replan(
         mode=mode,
         extra_kpis=_kpis(ws, day, started),
         kept=cut.kept,
-        retired_ids=[r["route_id"] for r in plan["routes"]],
+        retired_ids=[r.route_id for r in plan.routes],
         carried_in=carried_in,
     )
-    new["version_of"] = plan["plan_id"]
-    new["replanned_at_s"] = cut.at_s
-    new["events"] = [dict(e) for e in events]
-    started_at = {
-        c["parcel_id"]: c["at"] for c in carried_in if ws.point(c["at"]).kind == "station"
-    }
-    check_plan(new, plan_inputs(ws, fleet, parcels, started_at))
+    new.version_of = plan.plan_id
+    new.replanned_at_s = cut.at_s
+    new.events = recorded
+    started_at = {c.parcel_id: c.at for c in carried_in if ws.point(c.at).kind == "station"}
+    check_plan(new.to_json(), plan_inputs(ws, fleet, parcels, started_at))
     return new
 
 
@@ -539,40 +542,28 @@ def fleet_from_toml(text: str, ws: Workspace) -> Fleet:
     return fleet_text_for_county(text, ws.county)
 
 
-def _route(plan: Mapping[str, Any], route_id: str) -> Mapping[str, Any]:
-    for r in plan["routes"]:
-        if r["route_id"] == route_id:
-            return r
-    raise KeyError(route_id)
-
-
-def route_sheet_csv(
-    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
-) -> str:
+def route_sheet_csv(ws: Workspace, plan: Plan, route_id: str, parcels: Sequence[Parcel]) -> str:
     """The route sheet of one route as CSV text (KeyError if no such route)."""
-    return sheet_csv_text(_sources(ws, read_plan(plan), parcels).sheet(route_id))
+    return sheet_csv_text(_sources(ws, plan, parcels).sheet(route_id))
 
 
-def route_sheet_pdf(
-    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel]
-) -> bytes:
+def route_sheet_pdf(ws: Workspace, plan: Plan, route_id: str, parcels: Sequence[Parcel]) -> bytes:
     """The printable A4 route sheet in Chinese as PDF bytes (KeyError if no such route)."""
     from dispatch.sheet_pdf import route_sheet_pdf as pdf  # reportlab: loaded when used
 
-    src = _sources(ws, read_plan(plan), parcels)
+    src = _sources(ws, plan, parcels)
     return pdf(src.sheet(route_id), src.road(route_id))
 
 
 def route_loading_list(
-    ws: Workspace, plan: Mapping[str, Any], route_id: str, parcels: Sequence[Parcel], kind: str
+    ws: Workspace, plan: Plan, route_id: str, parcels: Sequence[Parcel], kind: str
 ) -> str | bytes | None:
     """The loading list of one trip for its depot's crew as `kind` "csv" (text) or "pdf"
     (bytes); None when the trip loads nothing at its depot (KeyError if no such route)."""
-    view = read_plan(plan)
     ll = loading_list(
-        _sources(ws, view, parcels).sheet(route_id),
+        _sources(ws, plan, parcels).sheet(route_id),
         {p.tracking_no: p for p in parcels},
-        view.vehicles.get(view.route(route_id).vehicle_id),
+        plan.vehicle(plan.route(route_id).vehicle_id),
     )
     if not ll.entries:
         return None
@@ -583,38 +574,32 @@ def route_loading_list(
     return loading_list_pdf(ll)
 
 
-def plan_workbook(ws: Workspace, plan: Mapping[str, Any], parcels: Sequence[Parcel]) -> bytes:
+def plan_workbook(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> bytes:
     """The XLSX workbook of a plan (summary, one sheet per route, unassigned) as bytes."""
     import tempfile
 
     from dispatch.workbook import write_plan_workbook  # openpyxl: loaded when used
 
-    view = read_plan(plan)
-    src = _sources(ws, view, parcels)
-    sheets = [src.sheet(r.route_id) for r in view.routes]
+    src = _sources(ws, plan, parcels)
+    sheets = [src.sheet(r.route_id) for r in plan.routes]
     with tempfile.TemporaryDirectory(prefix="rd-xlsx-") as tmp:
         path = Path(tmp) / "plan.xlsx"
-        write_plan_workbook(path, view, sheets, src.points, src.parcels)
+        write_plan_workbook(path, plan, sheets, src.points, src.parcels)
         return path.read_bytes()
 
 
-def route_gpx_text(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> str:
+def route_gpx_text(ws: Workspace, plan: Plan, route_id: str) -> str:
     """The route as GPX 1.1 for a phone: stops as waypoints, the road path as a track."""
-    view = read_plan(plan)
-    road = ws.geometry([s.point_id for s in view.route(route_id).stops])
-    return route_gpx(view, route_id, {p.point_id: p for p in ws.points}, road)
+    road = ws.geometry([s.point_id for s in plan.route(route_id).stops])
+    return route_gpx(plan, route_id, {p.point_id: p for p in ws.points}, road)
 
 
-def route_geojson(ws: Workspace, plan: Mapping[str, Any], route_id: str) -> dict[str, Any]:
+def route_geojson(ws: Workspace, plan: Plan, route_id: str) -> dict[str, Any]:
     """One route as a GeoJSON FeatureCollection along the roads (KeyError if no such route)."""
-    one = dict(plan)
-    one["routes"] = [_route(plan, route_id)]
-    return routes_geojson(one, ws.geometry)
+    return routes_geojson([plan.route(route_id)], ws.geometry)
 
 
-def town_kpis(
-    ws: Workspace, plan: Mapping[str, Any], parcels: Sequence[Parcel]
-) -> list[dict[str, Any]]:
+def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict[str, Any]]:
     """Per town: parcels, delivered, produce collected and left behind, cost share and per
     parcel, planned-today share.
 
@@ -643,39 +628,41 @@ def town_kpis(
         row(town_of[p.point_id])["parcels"] += 1
         if p.kind == "pickup":
             row(town_of[p.point_id])["produce"] += 1
-    for r in plan["routes"]:
+    for r in plan.routes:
         handled: dict[str, int] = {}
-        for s in r["stops"]:
-            for pid in s["drop"]:
+        for s in r.stops:
+            for pid in s.drop:
                 p = by_id[pid]
-                if p.kind == "delivery" and p.point_id == s["point_id"]:
+                if p.kind == "delivery" and p.point_id == s.point_id:
                     row(town_of[p.point_id])["delivered"] += 1
-            for pid in s["load"] + s["drop"]:
+            for pid in s.load + s.drop:
                 t = town_of[by_id[pid].point_id]
                 handled[t] = handled.get(t, 0) + 1
-            if s is r["stops"][-1] and s["point_id"] == ws.hub_id:
-                for pid in s["drop"]:
+            if s is r.stops[-1] and s.point_id == ws.hub_id:
+                for pid in s.drop:
                     if by_id[pid].kind == "pickup":
                         row(town_of[by_id[pid].point_id])["collected"] += 1
         total = sum(handled.values())
         for t, k in handled.items():
-            row(t)["cost_fen"] += r["cost_fen"] * k / total
-    for u in plan["unassigned"]:
-        row(town_of[by_id[u["parcel_id"]].point_id])["late"] += 1
+            row(t)["cost_fen"] += r.cost_fen * k / total
+    for u in plan.unassigned:
+        row(town_of[by_id[u.parcel_id].point_id])["late"] += 1
     out = []
-    for town, s in sorted(stats.items()):
-        done = s["delivered"] + s["collected"]
+    for town, figures in sorted(stats.items()):
+        done = figures["delivered"] + figures["collected"]
         out.append(
             {
                 "town_id": town,
                 "name": ws.point(town).name if town in town_of else town,
-                "parcels": int(s["parcels"]),
-                "delivered": int(s["delivered"]),
-                "collected": int(s["collected"]),
-                "produce_left": int(s["produce"] - s["collected"]),
-                "cost_fen": round(s["cost_fen"]),
-                "cost_per_parcel_fen": round(s["cost_fen"] / done) if done else 0,
-                "on_time_share": round(1 - s["late"] / s["parcels"], 4) if s["parcels"] else 1.0,
+                "parcels": int(figures["parcels"]),
+                "delivered": int(figures["delivered"]),
+                "collected": int(figures["collected"]),
+                "produce_left": int(figures["produce"] - figures["collected"]),
+                "cost_fen": round(figures["cost_fen"]),
+                "cost_per_parcel_fen": round(figures["cost_fen"] / done) if done else 0,
+                "on_time_share": (
+                    round(1 - figures["late"] / count, 4) if (count := figures["parcels"]) else 1.0
+                ),
             }
         )
     return out

@@ -21,7 +21,7 @@ from dispatch.exports import sheet_csv_text
 from dispatch.gpx import route_gpx
 from dispatch.loading_list import loading_csv_text, loading_list
 from dispatch.parcel import Parcel
-from dispatch.plan_view import PlanView
+from dispatch.plan import Plan
 from dispatch.route_sheet import RouteSheet, route_sheet
 from geodata.points import ServicePoint
 
@@ -56,7 +56,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
 class SheetSources:
     """What the sheets are made from; `geometry(point_ids)` is the road polyline (lon, lat)."""
 
-    plan: PlanView
+    plan: Plan
     points: Mapping[str, ServicePoint]
     parcels: Mapping[str, Parcel]
     geometry: Geometry
@@ -148,7 +148,7 @@ def write_sheets(out: Path, src: SheetSources, formats: Sequence[str]) -> list[P
             if "pdf" in formats:
                 put(f"sheets/{rid}.pdf", sheet_pdf.route_sheet_pdf(src.sheet(rid), src.road(rid)))
             if "loading" in formats:
-                vehicle = src.plan.vehicles.get(route.vehicle_id)
+                vehicle = src.plan.vehicle(route.vehicle_id)
                 ll = loading_list(src.sheet(rid), src.parcels, vehicle)
                 if ll.entries:  # a trip that leaves empty (to fetch produce) loads nothing
                     put(f"loading/{rid}.csv", loading_csv_text(ll))

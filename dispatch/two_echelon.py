@@ -18,9 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
@@ -29,7 +28,8 @@ from dispatch.jobs import Job, Role, make_jobs
 from dispatch.legs import IN_PROCESS, Engines, LegResult, Trip, serve_in_waves
 from dispatch.modes import route_parcels
 from dispatch.parcel import Parcel
-from dispatch.reasons import Unassigned, explain, unassigned, why_unserved
+from dispatch.plan import Route, Unassigned
+from dispatch.reasons import explain, unassigned, why_unserved
 from dispatch.station_timing import feeder_ready, last_call, produce_back
 from dispatch.workspace import Workspace
 
@@ -88,7 +88,7 @@ class Resume:
     """
 
     start_s: int
-    kept: list[Mapping[str, Any]] = field(default_factory=list)
+    kept: list[Route] = field(default_factory=list)
     lunches: dict[str, int] = field(default_factory=dict)
     excluded: set[str] = field(default_factory=set)
     at_station: dict[str, Waiting] = field(default_factory=dict)

@@ -11,32 +11,32 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dispatch.parcel import Parcel
-from dispatch.plan_view import PlanView
+from dispatch.plan import Kpis, Plan
 from dispatch.route_sheet import Handover, RouteSheet, hhmm
 from geodata.points import ServicePoint
 
 SUMMARY = "汇总"
 UNASSIGNED = "未分配"
-#: KPI key -> (label, divisor turning it into the unit of the label)
-_KPIS: dict[str, tuple[str, float]] = {
-    "parcels": ("包裹总数 Parcels", 1),
-    "delivered": ("送达 Delivered", 1),
-    "picked_up": ("揽收农产品 Produce picked up", 1),
-    "unassigned": ("未运 Left behind", 1),
-    "deferred": ("顺延 Deferred", 1),
-    "routes": ("路线数 Routes", 1),
-    "vehicles_used": ("用车数 Vehicles used", 1),
-    "distance_m": ("里程 km Distance", 1000),
-    "vehicle_hours": ("车辆工时 h Vehicle hours", 1),
-    "cost_fen": ("成本 元 Cost yuan", 100),
-    "cost_per_parcel_fen": ("单件成本 元 Cost per parcel yuan", 100),
-}
+#: summary figures: label, divisor turning the figure into the unit of the label, figure
+_KPIS: tuple[tuple[str, float, Callable[[Kpis], int | float]], ...] = (
+    ("包裹总数 Parcels", 1, lambda k: k.parcels),
+    ("送达 Delivered", 1, lambda k: k.delivered),
+    ("揽收农产品 Produce picked up", 1, lambda k: k.picked_up),
+    ("未运 Left behind", 1, lambda k: k.unassigned),
+    ("顺延 Deferred", 1, lambda k: k.deferred),
+    ("路线数 Routes", 1, lambda k: k.routes),
+    ("用车数 Vehicles used", 1, lambda k: k.vehicles_used),
+    ("里程 km Distance", 1000, lambda k: k.distance_m),
+    ("车辆工时 h Vehicle hours", 1, lambda k: k.vehicle_hours),
+    ("成本 元 Cost yuan", 100, lambda k: k.cost_fen),
+    ("单件成本 元 Cost per parcel yuan", 100, lambda k: k.cost_per_parcel_fen),
+)
 _ROUTE_HEAD = (
     "路线 Route",
     "车辆 Vehicle",
@@ -96,7 +96,7 @@ _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 def write_plan_workbook(
     path: Path,
-    plan: PlanView,
+    plan: Plan,
     sheets: Sequence[RouteSheet],
     points: Mapping[str, ServicePoint],
     parcels: Mapping[str, Parcel],
@@ -115,17 +115,16 @@ def write_plan_workbook(
     book.save(path)
 
 
-def _summary(ws: Any, plan: PlanView, sheets: Sequence[RouteSheet], names: list[str]) -> None:
+def _summary(ws: Any, plan: Plan, sheets: Sequence[RouteSheet], names: list[str]) -> None:
     _row(ws, 1, [f"配送计划 Plan {plan.plan_id}"], bold=True)
     facts: list[list[object]] = [
         ["日期 Date", plan.date.isoformat()],
         ["状态 Status", plan.status],
         ["方式 Mode", plan.mode],
     ]
-    for key, (label, divisor) in _KPIS.items():
-        value = plan.kpis.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            facts.append([label, value if divisor == 1 else round(value / divisor, 3)])
+    for label, divisor, figure in _KPIS:
+        value = figure(plan.kpis)
+        facts.append([label, value if divisor == 1 else round(value / divisor, 3)])
     for i, fact in enumerate(facts):
         _row(ws, 2 + i, fact)
     top = len(facts) + 3
@@ -191,7 +190,7 @@ def _route_sheet(ws: Any, sheet: RouteSheet) -> None:
 
 
 def _unassigned(
-    ws: Any, plan: PlanView, points: Mapping[str, ServicePoint], parcels: Mapping[str, Parcel]
+    ws: Any, plan: Plan, points: Mapping[str, ServicePoint], parcels: Mapping[str, Parcel]
 ) -> None:
     _row(ws, 1, _UNASSIGNED_HEAD, bold=True)
     for i, u in enumerate(plan.unassigned):

@@ -234,13 +234,12 @@ async def release_plan(plan_id: PlanId, principal: Dispatcher, engine: EngineDep
 def _changes(engine: Engine, caches: Caches, plan_id: str) -> dict[str, Any]:
     """The changes of re-plan `plan_id` against its base (worker thread)."""
     from dispatch.plan_changes import plan_changes
-    from dispatch.service import read_plan
 
     job, plan = caches.done_plan(engine, plan_id)
     if job.version_of is None:
         raise Conflict(f"plan {plan_id} is not a re-plan: it changes no other plan")
     base_job, base = caches.done_plan(engine, job.version_of)
-    body = plan_changes(read_plan(base), read_plan(plan)).as_json()
+    body = plan_changes(base, plan).as_json()
     released = base_job.released_at
     return {**body, "old_released_at": iso_utc(released) if released else None}
 

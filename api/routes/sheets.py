@@ -21,6 +21,7 @@ from api.routes.plans import PlanId
 from api.schemas import ID_PATTERN, PlanMap, RouteIndex
 from api.visibility import check_released, check_route, may_read_loading, may_read_route
 from dispatch.parcel import Parcel
+from dispatch.plan import Plan, Route
 from dispatch.workspace import Workspace
 
 router = APIRouter(prefix="/v1/plans", tags=["sheets"], responses=COMMON)
@@ -46,12 +47,12 @@ _CONTENT = {
 _ERRORS = {**responses(NotFound, Conflict, Forbidden), **INVALID}
 
 
-def _route(plan: dict[str, Any], plan_id: str, route_id: str) -> dict[str, Any]:
+def _route(plan: Plan, plan_id: str, route_id: str) -> Route:
     """One route of a plan; 404 when there is no such route."""
-    route = next((r for r in plan.get("routes", []) if r.get("route_id") == route_id), None)
-    if route is None:
-        raise NotFound(f"plan {plan_id} has no route {route_id}")
-    return route
+    try:
+        return plan.route(route_id)
+    except KeyError:
+        raise NotFound(f"plan {plan_id} has no route {route_id}") from None
 
 
 def _readable_route(
@@ -66,7 +67,7 @@ def _readable_route(
     done, 403 not released (drivers, stations) or not the caller's vehicle or station."""
     job, plan = caches.done_plan(engine, plan_id)
     check_released(principal, job)
-    check_route(principal, _route(plan, plan_id, route_id), loading)
+    check_route(principal, _route(plan, plan_id, route_id).model_dump(by_alias=True), loading)
 
 
 def _parcels(engine: Any, job: Any, numbers: set[str] | None = None) -> list[Parcel]:
@@ -83,7 +84,7 @@ def _sheet(
 
     job, plan = caches.done_plan(engine, plan_id)
     route = _route(plan, plan_id, route_id)
-    numbers = {t for stop in route["stops"] for t in (*stop["load"], *stop["drop"])}
+    numbers = {t for stop in route.stops for t in (*stop.load, *stop.drop)}
     if kind == "csv":
         return service.route_sheet_csv(ws, plan, route_id, _parcels(engine, job, numbers)).encode()
     if kind == "pdf":
@@ -136,7 +137,7 @@ def _loading(
 
     job, plan = caches.done_plan(engine, plan_id)
     route = _route(plan, plan_id, route_id)
-    numbers = {t for stop in route["stops"] for t in (*stop["load"], *stop["drop"])}
+    numbers = {t for stop in route.stops for t in (*stop.load, *stop.drop)}
     made = service.route_loading_list(ws, plan, route_id, _parcels(engine, job, numbers), kind)
     return made.encode() if isinstance(made, str) else made
 
@@ -224,7 +225,8 @@ def _index(engine: Any, caches: Caches, principal: Principal, plan_id: str) -> d
     check_released(principal, job)
     base = f"/v1/plans/{plan_id}/routes"
     routes = []
-    for r in plan["routes"]:
+    for typed in plan.routes:
+        r = typed.model_dump(by_alias=True)
         if not may_read_route(principal, r):
             continue
         rid = r["route_id"]
@@ -271,7 +273,7 @@ def _map(engine: Any, ws: Workspace, caches: Caches, plan_id: str) -> bytes:
     from dispatch.service import plan_lines
 
     _, plan = caches.done_plan(engine, plan_id)
-    body = {"plan_id": plan_id, "routes": plan_lines(ws, plan)}
+    body = {"plan_id": plan_id, "routes": plan_lines(ws, plan.to_json())}
     return json.dumps(body, separators=(",", ":")).encode()
 
 

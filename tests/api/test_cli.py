@@ -18,6 +18,7 @@ import pytest
 from api.limits import MAX_VROOM_INT
 from optimizer.vroom import reader as vroom_reader
 from tests.dispatch import poppler
+from tests.dispatch.plan_json import assert_schema_valid
 
 DAY = "2026-11-28"
 HEADER = "tracking_no,carrier,kind,point_id,lon,lat,crs,weight_kg,volume_l,cold,due_date\n"
@@ -65,6 +66,7 @@ def test_demo_writes_manifests_plan_geojson_and_sheets(demo: Path) -> None:
     header = manifests[0].read_bytes().split(b"\n", 1)[0].decode("utf-8-sig", "replace")
     assert header.strip().split(",") == HEADER.strip().split(",")
     plan = json.loads((demo / "plan.json").read_text(encoding="utf-8"))
+    assert_schema_valid(plan)
     assert plan["status"] in ("feasible", "partial", "optimal")
     assert plan["kpis"]["parcels"] == 300
     assert {r["echelon"] for r in plan["routes"]} == {1, 2}
@@ -97,6 +99,7 @@ def test_plan_on_the_demo_manifests(demo: Path, tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     plan = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert_schema_valid(plan)
     assert plan["kpis"]["parcels"] == 300
     assert plan["mode"] == "direct"
     assert {r["echelon"] for r in plan["routes"]} == {1}

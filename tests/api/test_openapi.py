@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.app import create_app
 
+ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
@@ -94,9 +97,16 @@ def test_replan_events_are_a_discriminated_union(doc: dict[str, Any]) -> None:
 
 
 def test_plan_is_described_in_one_place(doc: dict[str, Any]) -> None:
+    """The done job's plan is the typed model: the same parts as docs/plan.schema.json."""
     job = resolve(doc, {"$ref": "#/components/schemas/PlanJob"})
-    plan = job["properties"]["plan"]["anyOf"][0]
+    plan = resolve(doc, job["properties"]["plan"]["anyOf"][0])
+    committed = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
     assert plan["title"] == "Plan" and plan["type"] == "object"
+    assert plan["required"] == committed["required"]
+    assert set(plan["properties"]) == set(committed["properties"])
+    route = resolve(doc, plan["properties"]["routes"]["items"])
+    assert route["properties"].keys() == committed["$defs"]["Route"]["properties"].keys()
+    assert route["additionalProperties"] is False
 
 
 def test_links_chain_uploads_plans_and_sheets(doc: dict[str, Any]) -> None:

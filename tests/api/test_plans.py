@@ -16,6 +16,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import DAY, Keys, make_client, manifest_bytes, state
+from tests.dispatch.plan_json import assert_schema_valid
 
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -67,6 +68,7 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         assert job["status"] == "done", job
         assert job["progress"] == 1.0
         plan = job["plan"]
+        assert_schema_valid(plan)
         assert plan["plan_id"] == plan_id
         assert plan["date"] == DAY.isoformat()
         assert job["best_cost_fen"] == plan["kpis"]["cost_fen"]
@@ -136,6 +138,7 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         assert new["status"] == "done", new
         assert new["version_of"] == plan_id
         assert new["plan"]["version_of"] == plan_id
+        assert_schema_valid(new["plan"])
         assert set(new["manifest_ids"]) == {mid, late}
         changes = client.get(f"/v1/plans/{new['plan_id']}/changes", headers=keys.planner)
         assert changes.status_code == 200, changes.text

@@ -73,13 +73,25 @@ def test_import_then_plan_the_next_day(sqlite_url: str, county, day: Day, tmp_pa
     assert f"0 stored, {len(rows)} already stored, 1 refused" in again.stdout
 
     handed = tmp_path / "handed.json"
-    done = run("scans", "carry-over", plan_id, "--out", str(handed), "--db", sqlite_url)
+    back = tmp_path / "returns.json"
+    done = run(
+        "scans",
+        "carry-over",
+        plan_id,
+        "--out",
+        str(handed),
+        "--returns",
+        str(back),
+        "--db",
+        sqlite_url,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     previous = json.loads(handed.read_text(encoding="utf-8"))
     retry = {t for t, (reason, _) in truth.failed.items() if reason not in ("refused", "damaged")}
     failed = {c["tracking_no"] for c in previous["carry_over"] if c["why"] == "failed"}
     assert failed == retry
-    assert {r["tracking_no"] for r in previous["returns"]} == set(truth.failed) - retry
+    returned = json.loads(back.read_text(encoding="utf-8"))
+    assert {r["tracking_no"] for r in returned} == set(truth.failed) - retry
 
     tomorrow = plan_day(county, tmp_path, 20, seed=12, date=DAY + dt.timedelta(days=1))
     manifest = tmp_path / "tomorrow.csv"

@@ -13,7 +13,7 @@ import pytest
 
 from dispatch.exports import CSV_COLUMNS, routes_geojson, sheet_csv_text, write_plan_outputs
 from dispatch.gpx import GPX_NS, route_gpx
-from dispatch.plan_view import read_plan
+from dispatch.plan import read_plan
 from dispatch.route_sheet import CarrierParcels, hhmm, route_sheet
 from tests.dispatch.plan_fixture import PARCELS, POINTS, A, B, S, make_plan, route
 
@@ -36,8 +36,8 @@ def road(ids: list[str]) -> list[tuple[float, float]]:
 
 
 def test_routes_geojson_lines_and_stops() -> None:
-    plan = make_plan()
-    fc = routes_geojson(plan, road, points=POINTS)
+    plan = read_plan(make_plan())
+    fc = routes_geojson(plan.routes, road, points=POINTS)
     json.dumps(fc)  # serialisable
     lines = [f for f in fc["features"] if f["geometry"]["type"] == "LineString"]
     stops = [f for f in fc["features"] if f["geometry"]["type"] == "Point"]
@@ -67,7 +67,7 @@ def test_routes_geojson_lines_and_stops() -> None:
 
 
 def test_routes_geojson_positions_from_geometry_without_points() -> None:
-    fc = routes_geojson(make_plan(), road)
+    fc = routes_geojson(read_plan(make_plan()).routes, road)
     b = next(f for f in fc["features"] if f["properties"].get("point_id") == B)
     assert b["geometry"]["coordinates"] == [POINTS[B].lon, POINTS[B].lat]
     assert b["properties"]["name"] == B
@@ -146,9 +146,10 @@ def test_sheet_csv_defuses_formulas_from_manifests() -> None:
 
 
 def test_write_plan_outputs(tmp_path: Path) -> None:
-    plan = make_plan()
+    raw = make_plan()
+    plan = read_plan(raw)
     out = tmp_path / "out"
-    geojson = routes_geojson(plan, road, points=POINTS)
+    geojson = routes_geojson(plan.routes, road, points=POINTS)
     paths = write_plan_outputs(out, plan, geojson, POINTS, PARCEL_MAP)
     names = sorted(str(p.relative_to(out)) for p in paths)
     assert names == [
@@ -159,7 +160,7 @@ def test_write_plan_outputs(tmp_path: Path) -> None:
         "sheets/R003.csv",
     ]
     assert all(p.is_file() for p in paths)
-    assert json.loads((out / "plan.json").read_text(encoding="utf-8")) == plan
+    assert json.loads((out / "plan.json").read_text(encoding="utf-8")) == raw
     assert "和平村" in (out / "routes.geojson").read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp dirs left
 
@@ -168,7 +169,7 @@ def test_write_plan_outputs_replaces_a_previous_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "sheets").mkdir(parents=True)
     (out / "sheets" / "R999.csv").write_text("stale")
-    plan = make_plan()
+    plan = read_plan(make_plan())
     write_plan_outputs(out, plan, {"type": "FeatureCollection", "features": []}, POINTS, PARCEL_MAP)
     assert sorted(p.name for p in (out / "sheets").iterdir()) == [
         "R001.csv",
@@ -179,8 +180,9 @@ def test_write_plan_outputs_replaces_a_previous_run(tmp_path: Path) -> None:
 
 
 def test_write_plan_outputs_failure_leaves_nothing_half_written(tmp_path: Path) -> None:
-    plan = make_plan()
-    route(plan, "R003")["stops"][1]["point_id"] = "NOWHERE"  # fails on the last sheet
+    raw = make_plan()
+    route(raw, "R003")["stops"][1]["point_id"] = "NOWHERE"  # fails on the last sheet
+    plan = read_plan(raw)
     out = tmp_path / "out"
     with pytest.raises(KeyError):
         write_plan_outputs(out, plan, {}, POINTS, PARCEL_MAP)

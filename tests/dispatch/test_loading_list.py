@@ -9,7 +9,7 @@ import io
 import pytest
 
 from dispatch.loading_list import LOADING_COLUMNS, loading_csv_text, loading_list
-from dispatch.plan_view import read_plan
+from dispatch.plan import read_plan
 from dispatch.route_sheet import route_sheet
 from tests.dispatch.plan_fixture import PARCELS, POINTS, B, S, make_plan, route
 
@@ -18,9 +18,7 @@ PARCEL_MAP = {p.tracking_no: p for p in PARCELS}
 
 def test_reverse_stop_order_with_weight_and_volume() -> None:
     plan = read_plan(make_plan())
-    ll = loading_list(
-        route_sheet(plan, "R001", POINTS, PARCEL_MAP), PARCEL_MAP, plan.vehicles["T1"]
-    )
+    ll = loading_list(route_sheet(plan, "R001", POINTS, PARCEL_MAP), PARCEL_MAP, plan.vehicle("T1"))
     # R001 drops P1-P3 at the station S (stop 1), P4 at village B (stop 2): B is loaded first
     assert [(e.order, e.seq, e.point_id) for e in ll.entries] == [(1, 2, B), (2, 1, S)]
     b, s = ll.entries

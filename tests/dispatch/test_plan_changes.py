@@ -3,8 +3,8 @@ sheets changed."""
 
 from __future__ import annotations
 
+from dispatch.plan import read_plan
 from dispatch.plan_changes import RETIME_S, StopChange, plan_changes
-from dispatch.plan_view import read_plan
 from tests.dispatch.plan_fixture import A, B, S, make_plan, route
 
 

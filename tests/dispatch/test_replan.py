@@ -11,9 +11,11 @@ import pytest
 from dispatch import service
 from dispatch.demo import generate_day
 from dispatch.parcel import Parcel
+from dispatch.plan import read_plan
 from dispatch.replan import EventError
 from dispatch.validate import validate_plan
 from dispatch.workspace import Workspace
+from tests.dispatch.plan_json import plan_json, replan_json
 
 DAY = dt.date(2026, 11, 28)
 
@@ -26,7 +28,7 @@ def ws() -> Workspace:
 @pytest.fixture(scope="module")
 def day(ws: Workspace) -> tuple[list[Parcel], dict[str, Any]]:
     parcels = generate_day(ws.county, n_parcels=400, seed=4, date=DAY)
-    return parcels, service.plan_day(ws, parcels, date=DAY, time_limit_s=3.0, mode="auto")
+    return parcels, plan_json(ws, parcels, date=DAY, time_limit_s=3.0, mode="auto")
 
 
 def test_breakdown_late_batch_and_closed_point(
@@ -45,7 +47,7 @@ def test_breakdown_late_batch_and_closed_point(
         {"type": "point_closed", "point_id": closed, "time_s": at},
     ]
     everything = parcels + late
-    new = service.replan(ws, plan, everything, events, time_limit_s=3.0)
+    new = replan_json(ws, plan, everything, events, time_limit_s=3.0)
 
     assert validate_plan(new, service.plan_inputs(ws, ws.fleet, everything)) == []
     assert new["version_of"] == plan["plan_id"] and new["plan_id"] != plan["plan_id"]
@@ -75,15 +77,15 @@ def test_bad_events_are_refused(ws: Workspace, day: tuple[list[Parcel], dict[str
     parcels, plan = day
     with pytest.raises(EventError, match=r"events\[0\].vehicle_id"):
         service.replan(
-            ws, plan, parcels, [{"type": "breakdown", "vehicle_id": "NOPE", "time_s": 1}]
+            ws, read_plan(plan), parcels, [{"type": "breakdown", "vehicle_id": "NOPE", "time_s": 1}]
         )
     with pytest.raises(EventError, match=r"events\[0\].type"):
-        service.replan(ws, plan, parcels, [{"type": "flood"}])
+        service.replan(ws, read_plan(plan), parcels, [{"type": "flood"}])
     with pytest.raises(EventError, match=r"events\[0\].time"):
-        service.replan(ws, plan, parcels, [{"type": "late_parcels", "time": "noon"}])
+        service.replan(ws, read_plan(plan), parcels, [{"type": "late_parcels", "time": "noon"}])
     vid = plan["routes"][0]["vehicle_id"]
     with pytest.raises(EventError, match="needs time"):
-        service.replan(ws, plan, parcels, [{"type": "breakdown", "vehicle_id": vid}])
+        service.replan(ws, read_plan(plan), parcels, [{"type": "breakdown", "vehicle_id": vid}])
 
 
 def test_a_breakdown_on_the_way_to_the_first_stop(
@@ -95,7 +97,7 @@ def test_a_breakdown_on_the_way_to_the_first_stop(
     )
     at = route["stops"][0]["departure_s"] + 30
     events = [{"type": "breakdown", "vehicle_id": route["vehicle_id"], "time_s": at}]
-    new = service.replan(ws, plan, parcels, events, time_limit_s=2.0)
+    new = replan_json(ws, plan, parcels, events, time_limit_s=2.0)
     broken = next(r for r in new["routes"] if r["route_id"] == route["route_id"])
     assert broken["ended"] == "breakdown" and len(broken["stops"]) == 2
     assert broken["stops"][-1]["arrival_s"] == at

@@ -19,7 +19,7 @@ import pytest
 from dispatch.fonts import FONT_ENV, FontError, font_path
 from dispatch.loading_list import loading_list
 from dispatch.parcel import Parcel
-from dispatch.plan_view import read_plan
+from dispatch.plan import read_plan
 from dispatch.route_sheet import RouteSheet, route_sheet
 from dispatch.sheet_pdf import COLD_MARK, loading_list_pdf, route_map, route_sheet_pdf
 from geodata.points import ServicePoint

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 
-from dispatch.plan_view import read_plan
+from dispatch.plan import read_plan
 from dispatch.route_sheet import route_sheet
 from dispatch.workbook import SUMMARY, UNASSIGNED, _sheet_names, write_plan_workbook
 from tests.dispatch.plan_fixture import PARCELS, POINTS, make_plan, route
