@@ -59,7 +59,7 @@ def plan_day(county: Any, folder: Path, n: int, seed: int, date: dt.date) -> Day
     write_manifest_csv(parcels, path, county)
     ws = Workspace.load()
     result = plan(ws, parcels, date=date, time_limit_s=6, mode="via_station")
-    return Day(date, parcels, path.read_bytes(), result)
+    return Day(date, parcels, path.read_bytes(), result.to_json())
 
 
 def store_day(

@@ -414,6 +414,7 @@ def test_trace_and_order_of_arrival(db_url: str, county, day: Day) -> None:
 
 def test_replan_mid_day_keeps_scans_on_their_parcels(db_url: str, county, day: Day) -> None:
     """Scans before a re-plan and after it (on the new plan's vehicles) land on the parcels."""
+    from dispatch.plan import read_plan
     from dispatch.service import replan
     from dispatch.workspace import Workspace
 
@@ -427,7 +428,7 @@ def test_replan_mid_day_keeps_scans_on_their_parcels(db_url: str, county, day: D
     )
     cut_s = e2["stops"][0]["arrival_s"] - 60
     event = {"type": "breakdown", "vehicle_id": e2["vehicle_id"], "time_s": cut_s}
-    new = replan(ws, day.plan, day.parcels, [event], time_limit_s=4)
+    new = replan(ws, read_plan(day.plan), day.parcels, [event], time_limit_s=4).to_json()
     new_chains = legs(new)
     moved = [
         t
