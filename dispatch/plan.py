@@ -255,6 +255,7 @@ class RecordedEvent(_Part):
     type: EventType
     vehicle_id: str | None = _optional()
     manifest_id: str | None = _optional()
+    manifest: str | None = _optional("a CLI re-plan's late manifest file")
     point_id: str | None = _optional()
     reason: str | None = _optional()
     parcels: list[str] | None = _optional()
