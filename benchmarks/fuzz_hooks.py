@@ -96,8 +96,10 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 1:
         body = {**body, "time_limit_s": 1}  # keeps the solver queue short
     if where == "POST /v1/plans":
+        # the generated body with the real manifests, and a plain request that must succeed
         real = {**body, "manifest_ids": f["manifest_ids"], "time_limit_s": 1}
-        return st.sampled_from([body, real])
+        plain = {"date": f["date"], "manifest_ids": f["manifest_ids"], "time_limit_s": 1}
+        return st.sampled_from([body, real, plain])
     if where == "POST /v1/plans/{plan_id}/replan":
         events = [
             {"type": "breakdown", "vehicle_id": f["vehicle_id"], "time_s": f["breakdown_s"]},
