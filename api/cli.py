@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -27,11 +28,12 @@ from rich.table import Table
 from api.cli_scans import register as register_scans
 from api.cli_service import register as register_service
 from dispatch import service
+from dispatch.atomic import write_atomic
 from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
-from dispatch.modes import MODES
+from dispatch.modes import requested_mode
 from dispatch.parcel import InputError, ManifestError, Parcel
-from dispatch.plan import InvalidRow
+from dispatch.plan import InvalidRow, RequestedMode
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.portfolio import ENGINES
@@ -136,7 +138,7 @@ class DayOptions:
     county (see `dated`)."""
 
     date: dt.date | None
-    mode: str
+    mode: RequestedMode
     time_limit: float
     fleet: Path | None
     off: tuple[str, ...]
@@ -169,14 +171,16 @@ def _day_options(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise InvalidInput(f"--date: {exc}") from exc
-    if mode not in MODES:
-        raise InvalidInput(f"--mode: must be one of {', '.join(MODES)}, not {mode!r}")
+    try:
+        chosen = requested_mode(mode)
+    except ValueError as exc:
+        raise InvalidInput(f"--mode: {exc}") from exc
     if carry_over is not None and not carry_over.is_file():
         raise InvalidInput(f"--carry-over: {carry_over}: file not found")
     if engine not in ENGINES:
         raise InvalidInput(f"--engine: must be one of {', '.join(ENGINES)}, not {engine!r}")
     ids = tuple(v.strip() for v in (off or "").split(",") if v.strip())
-    return DayOptions(day, mode, time_limit, fleet, ids, carry_over, driver_files, engine)
+    return DayOptions(day, chosen, time_limit, fleet, ids, carry_over, driver_files, engine)
 
 
 def _read_plan_json(path: Path) -> dict[str, Any]:
@@ -463,9 +467,7 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
     if out is None:
         typer.echo(text)
     else:
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        tmp.replace(out)
+        write_atomic(out, (text + "\n").encode("utf-8"))
     if solution.get("code", 1) != 0:
         console.print(f"[red]error[/red] {file}: {solution.get('error', 'no solution')}")
         raise typer.Exit(2 if solution.get("code") == 2 else 1)
@@ -599,12 +601,11 @@ def network_points(
     placed (1 where the position was placed, not given)."""
     ws = _workspace(network, county)
     rows = service.network_points(ws)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(out)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(out, text.getvalue().encode("utf-8"))
     console.print(f"Wrote {len(rows)} points to {out}")
 
 

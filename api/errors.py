@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.schemas import ErrorBody, FieldError, VroomErrorBody
 from dispatch.fleet import FleetError
 from dispatch.parcel import InputError, ManifestError
+from dispatch.plan import EventType
 from dispatch.replan import EventError
 
 log = logging.getLogger("ruraldispatch.api")
@@ -313,7 +314,7 @@ def _field(loc: Iterable[Any]) -> str:
 
 
 #: Tags of discriminated unions that pydantic puts into error locations.
-_UNION_TAGS = {"breakdown", "late_parcels", "point_closed"}
+_UNION_TAGS = set(get_args(EventType))
 
 
 def validation_error(exc: RequestValidationError) -> Invalid:

@@ -308,6 +308,7 @@ def _solve(engine: Engine, plan_id: str) -> Plan:
     """Run plan_day or replan for job `plan_id` and return the plan with its ids set."""
     from api.manifest_store import load_parcels
     from dispatch import service
+    from dispatch.modes import requested_mode
 
     with reading(engine) as session:
         job = session.get(PlanJob, plan_id)
@@ -354,7 +355,7 @@ def _solve(engine: Engine, plan_id: str) -> Plan:
             date=date,
             fleet=fleet,
             time_limit_s=float(request["time_limit_s"]),
-            mode=str(request.get("mode", "auto")),
+            mode=requested_mode(str(request.get("mode", "auto"))),
             progress=progress,
             carry_over=service.read_plan(json.loads(carry_over)) if carry_over else None,
             engine=str(request.get("engine", "portfolio")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from collections import Counter
@@ -15,12 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import Manifest, ParcelRow, iso_utc, reading, writing
+from dispatch.manifest import PARCEL_FIELDS
 from dispatch.parcel import InputError, ManifestError, Parcel
 
 _CHUNK = 500
 #: Attempts of an upload that keeps losing races to concurrent uploads.
 _RACE_RETRIES = 5
-_FIELDS = [f.name for f in dataclasses.fields(Parcel)]
+#: the stored fields of a parcel: what its manifest columns fill, and where it was read
+_FIELDS = [*PARCEL_FIELDS, "source", "row"]
 _PARCELS = cast(Table, ParcelRow.__table__)  # Core insert: several times faster than the ORM
 
 

@@ -38,6 +38,7 @@ from api.limits import (
     MIN_TIME_LIMIT_S,
 )
 from dispatch.plan import Plan
+from dispatch.plan import RequestedMode as Mode
 
 
 def no_control_chars(text: str) -> str:
@@ -64,7 +65,6 @@ Text = Annotated[
 ]
 #: ISO-8601 date-time with offset, as stored.
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
-Mode = Literal["auto", "via_station", "direct"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 TimeLimit = Annotated[
     float,

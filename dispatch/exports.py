@@ -9,13 +9,11 @@ English) column headers.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dispatch.atomic import Staging
 from dispatch.parcel import Parcel
 from dispatch.plan import Plan, Route
 from dispatch.route_sheet import Handover, RouteSheet, SheetStop, hhmm, route_sheet
@@ -149,46 +147,15 @@ def write_plan_outputs(
     outputs and leaving anything else in `out_dir` (such as manifests/) alone. A failure
     while writing leaves `out_dir` as it was. Returns the written paths.
     """
-    out_dir = Path(out_dir)
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".plan.", suffix=".tmp", dir=out_dir))
-    try:
-        names = [Path("plan.json"), Path("routes.geojson")]
-        _write_json(tmp / names[0], plan.to_json())
-        _write_json(tmp / names[1], geojson)
-        (tmp / "sheets").mkdir()
+    with Staging(out_dir, "plan") as staged:
+        staged.put("plan.json", _json_text(plan.to_json()))
+        staged.put("routes.geojson", _json_text(geojson))
         for route in plan.routes:
-            name = Path("sheets") / f"{route.route_id}.csv"
             text = sheet_csv_text(route_sheet(plan, route.route_id, points, parcels))
-            (tmp / name).write_text(text, encoding="utf-8", newline="")
-            names.append(name)
-        _swap_into_place(tmp / "sheets", out_dir / "sheets")
-        for name in names[:2]:
-            os.replace(tmp / name, out_dir / name)
-    except BaseException:
-        shutil.rmtree(out_dir if created else tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(tmp, ignore_errors=True)
-    return [out_dir / n for n in names]
+            staged.put(f"sheets/{route.route_id}.csv", text)
+        return staged.commit(replace_dirs=["sheets"])
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """UTF-8 JSON, Chinese kept readable."""
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-def _swap_into_place(new: Path, target: Path) -> None:
-    """Rename directory `new` to `target`, replacing an existing `target` directory."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    os.replace(target, old / target.name)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        os.replace(old / target.name, target)
-        raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
+def _json_text(data: Mapping[str, Any]) -> str:
+    """UTF-8 JSON text, Chinese kept readable."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from dispatch.parcel import InputError
-from geodata.county import EMBEDDED_FOLDER, County
+from geodata.county import EMBEDDED_FOLDER, County, load_county
 
 VehicleClass = Literal["tricycle", "van", "truck"]
 
@@ -125,8 +125,6 @@ class FleetError(ValueError):
 
 #: The fleet of a county folder that names none: the embedded Yongchuan county's.
 DEFAULT_FLEET = EMBEDDED_FOLDER / "fleet.toml"
-#: The hub's id where no county says otherwise (the embedded Yongchuan's).
-DEFAULT_HUB_ID = "HUB"
 _CLASS_LETTER = {"truck": "T", "van": "V", "tricycle": "E"}  # "R" for any refrigerated vehicle
 
 # [settings] keys: TOML name -> (Settings field, seconds per unit)
@@ -172,7 +170,7 @@ def load_fleet(
     path: Path | None = None,
     station_ids: Sequence[str] = (),
     cold_station_ids: Sequence[str] = (),
-    hub_id: str = DEFAULT_HUB_ID,
+    hub_id: str | None = None,
 ) -> Fleet:
     """Read a fleet TOML file (None: the embedded Yongchuan fleet, DEFAULT_FLEET).
 
@@ -180,7 +178,8 @@ def load_fleet(
     entry overrides it) and `[station_cold]` ones to every id in `cold_station_ids`; with no
     station ids only the explicit `[[vehicles]]` are built. Overrides for stations not in
     `station_ids` are ignored (a what-if may close a station). `[[vehicles]]` without a depot
-    are based at `hub_id`. Raises FleetError naming file and key.
+    are based at `hub_id` (default: the embedded county's hub). Raises FleetError naming file
+    and key.
     """
     path = path or DEFAULT_FLEET
     try:
@@ -211,9 +210,11 @@ def load_fleet_text(
     source: str = "fleet.toml",
     station_ids: Sequence[str] = (),
     cold_station_ids: Sequence[str] = (),
-    hub_id: str = DEFAULT_HUB_ID,
+    hub_id: str | None = None,
 ) -> Fleet:
     """Parse fleet TOML text (see load_fleet); `source` names it in errors."""
+    if hub_id is None:
+        hub_id = load_county().hub_id  # the hub of the embedded county's data
     reader = _FleetReader(source)
     try:
         doc = tomllib.loads(text)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import math
@@ -33,27 +34,14 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from dispatch.atomic import write_atomic
 from dispatch.parcel import InputError, Kind, ManifestError, Parcel
 from geodata.areas import ServiceAreas
 from geodata.county import County
 from geodata.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
-MANIFEST_COLUMNS = (
-    "tracking_no",
-    "carrier",
-    "kind",
-    "point_id",
-    "lon",
-    "lat",
-    "crs",
-    "weight_kg",
-    "volume_l",
-    "cold",
-    "due_date",
-)
-REQUIRED_COLUMNS = ("tracking_no", "carrier", "kind", "weight_kg", "volume_l", "due_date")
 MAX_TEXT = 64
 
 _KINDS: dict[str, Kind] = {
@@ -70,22 +58,107 @@ _FALSE = {"", "0", "false", "no"}
 CoordMode = Literal["point_id", "wgs84", "gcj02", "mixed"]
 _Record = dict[str, str]
 _Bad = Callable[[str, str], None]  # reports (field, message) for the current row
+_Report = Callable[[str], None]  # reports a message about the current column
 
 
-@dataclass
-class _Row:
-    """A row whose fields are valid; `lonlat` (WGS-84) is set when it still needs locating."""
+@dataclass(frozen=True)
+class Place:
+    """How a written row names its place: a point id, or lon/lat text in a crs."""
 
-    row: int
-    tracking_no: str
-    carrier: str
-    kind: Kind
-    point_id: str
-    lonlat: tuple[float, float] | None
-    weight_g: int
-    volume_ml: int
-    cold: bool
-    due_date: dt.date
+    point_id: str = ""
+    lon: str = ""
+    lat: str = ""
+    crs: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One manifest column: its name, whether the header must have it, the Parcel field it
+    fills, how a cell is read (`parse`: text -> value, or None after reporting the problem)
+    and how a parcel's value is written back (`write`).
+
+    The place columns (point_id, lon, lat, crs) have no `parse`: they are read together
+    (`point_id`, else `lon`/`lat` in `crs`, located in the county's service areas) into
+    Parcel.point_id. Everything else about a column lives here: the header check, the row
+    checks, the Parcel built, the CSV writer and the stored parcels (api.db, api.manifest_store)
+    follow this table.
+    """
+
+    name: str
+    required: bool
+    field: str | None
+    parse: Callable[[str, _Report], Any] | None
+    write: Callable[[Parcel, Place], str]
+
+
+def _text(what: str) -> Callable[[str, _Report], str | None]:
+    """Non-empty printable text of at most MAX_TEXT characters."""
+
+    def parse(text: str, report: _Report) -> str | None:
+        value = text.strip()
+        if not value:
+            report(f"empty {what}")
+        elif len(value) > MAX_TEXT or not value.isprintable():
+            report(f"not printable or longer than {MAX_TEXT} characters")
+        else:
+            return value
+        return None
+
+    return parse
+
+
+def _kind(text: str, report: _Report) -> Kind | None:
+    kind = _KINDS.get(text.strip().lower())
+    if kind is None:
+        report(f"{text!r} is not delivery or pickup")
+    return kind
+
+
+def _flag(text: str, report: _Report) -> bool | None:
+    value = text.strip().lower()
+    if value not in _TRUE and value not in _FALSE:
+        report(f"{text!r} is not 0/1 or true/false")
+        return None
+    return value in _TRUE
+
+
+def _date(text: str, report: _Report) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD), or None after reporting the error."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        report(f"{text!r} is not an ISO date (YYYY-MM-DD)")
+        return None
+
+
+def _kilo(text: str, report: _Report) -> int | None:
+    return _milli_units(text, report, positive=True)
+
+
+def _kilo_or_zero(text: str, report: _Report) -> int | None:
+    return _milli_units(text, report, positive=False)
+
+
+#: The manifest's columns, in the order the writer puts them.
+COLUMNS: tuple[Column, ...] = (
+    Column(
+        "tracking_no", True, "tracking_no", _text("tracking number"), lambda p, _: p.tracking_no
+    ),
+    Column("carrier", True, "carrier", _text("carrier"), lambda p, _: p.carrier),
+    Column("kind", True, "kind", _kind, lambda p, _: p.kind),
+    Column("point_id", False, "point_id", None, lambda _, where: where.point_id),
+    Column("lon", False, None, None, lambda _, where: where.lon),
+    Column("lat", False, None, None, lambda _, where: where.lat),
+    Column("crs", False, None, None, lambda _, where: where.crs),
+    Column("weight_kg", True, "weight_g", _kilo, lambda p, _: _milli(p.weight_g)),
+    Column("volume_l", True, "volume_ml", _kilo_or_zero, lambda p, _: _milli(p.volume_ml)),
+    Column("cold", False, "cold", _flag, lambda p, _: "1" if p.cold else "0"),
+    Column("due_date", True, "due_date", _date, lambda p, _: p.due_date.isoformat()),
+)
+MANIFEST_COLUMNS = tuple(c.name for c in COLUMNS)
+REQUIRED_COLUMNS = tuple(c.name for c in COLUMNS if c.required)
+#: Parcel fields a manifest fills (the others, `source` and `row`, say where it was read)
+PARCEL_FIELDS = tuple(c.field for c in COLUMNS if c.field is not None)
 
 
 def parse_manifest(
@@ -156,7 +229,8 @@ def write_manifest_csv(
     "mixed" (a stable third of the rows each way, chosen from the tracking number).
     `positions` gives a WGS-84 (lon, lat) per tracking number for coordinate rows (default:
     the point's own position). `encoding` e.g. "utf-8", "utf-8-sig" (Excel) or "gbk".
-    The file is encoded fully in memory first, so a failure leaves nothing half-written.
+    The file is encoded fully in memory first and replaced atomically: a failure leaves
+    nothing half-written.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -164,9 +238,8 @@ def write_manifest_csv(
     modes: tuple[CoordMode, ...] = ("point_id", "wgs84", "gcj02")
     for p in parcels:
         mode = modes[zlib.crc32(p.tracking_no.encode()) % 3] if coords == "mixed" else coords
-        point_id = lon = lat = crs = ""
         if mode == "point_id":
-            point_id = p.point_id
+            place = Place(point_id=p.point_id)
         else:
             if positions is not None and p.tracking_no in positions:
                 x, y = positions[p.tracking_no]
@@ -175,23 +248,9 @@ def write_manifest_csv(
                 x, y = pt.lon, pt.lat
             if mode == "gcj02":
                 x, y = wgs84_to_gcj02(x, y)
-            lon, lat, crs = f"{x:.6f}", f"{y:.6f}", mode
-        writer.writerow(
-            (
-                p.tracking_no,
-                p.carrier,
-                p.kind,
-                point_id,
-                lon,
-                lat,
-                crs,
-                _milli(p.weight_g),
-                _milli(p.volume_ml),
-                "1" if p.cold else "0",
-                p.due_date.isoformat(),
-            )
-        )
-    path.write_bytes(out.getvalue().encode(encoding))
+            place = Place(lon=f"{x:.6f}", lat=f"{y:.6f}", crs=mode)
+        writer.writerow([c.write(p, place) for c in COLUMNS])
+    write_atomic(path, out.getvalue().encode(encoding))
 
 
 def _milli(value: int) -> str:
@@ -322,25 +381,24 @@ def _check(
                 where = "outside the county" if found is None else f"in the area of {found}"
                 msg = f"location {lon:.6f},{lat:.6f} (WGS-84) is {where}, no service point"
                 errors.append(InputError(filename, r.row, "lon", msg))
-            r.point_id = found or ""
+            r.values["point_id"] = found or ""
     parcels = [
-        Parcel(
-            tracking_no=r.tracking_no,
-            carrier=r.carrier,
-            kind=r.kind,
-            point_id=r.point_id,
-            weight_g=r.weight_g,
-            volume_ml=r.volume_ml,
-            cold=r.cold,
-            due_date=r.due_date,
-            source=filename,
-            row=r.row,
-        )
+        Parcel(**r.values, source=filename, row=r.row)
         for r in rows
-        if r.point_id in targets
+        if r.values["point_id"] in targets
     ]
     errors.sort(key=lambda e: e.row)
     return parcels, errors
+
+
+@dataclass
+class _Row:
+    """A row whose fields are valid: Parcel field values (point_id "" while `lonlat`, in
+    WGS-84, still needs locating)."""
+
+    row: int
+    values: dict[str, Any]
+    lonlat: tuple[float, float] | None
 
 
 def _check_record(
@@ -352,79 +410,48 @@ def _check_record(
     seen: dict[str, int],
     errors: list[InputError],
 ) -> _Row | None:
-    """Check one record's fields; append its errors and return None if any."""
+    """Check one record's fields (COLUMNS); append its errors and return None if any."""
     n_before = len(errors)
 
     def bad(field: str, message: str) -> None:
         errors.append(InputError(filename, row, field, message))
 
-    tracking_no = rec["tracking_no"].strip()
-    if not tracking_no:
-        bad("tracking_no", "empty tracking number")
-    elif len(tracking_no) > MAX_TEXT or not tracking_no.isprintable():
-        bad("tracking_no", f"not printable or longer than {MAX_TEXT} characters")
-    elif tracking_no in seen:
-        bad("tracking_no", f"duplicate tracking number (also in row {seen[tracking_no]})")
-    else:
-        seen[tracking_no] = row
-    carrier = rec["carrier"].strip()
-    if not carrier:
-        bad("carrier", "empty carrier")
-    elif len(carrier) > MAX_TEXT or not carrier.isprintable():
-        bad("carrier", f"not printable or longer than {MAX_TEXT} characters")
-    kind = _KINDS.get(rec["kind"].strip().lower())
-    if kind is None:
-        bad("kind", f"{rec['kind']!r} is not delivery or pickup")
-    weight_g = _milli_units(rec["weight_kg"], "weight_kg", bad, positive=True)
-    volume_ml = _milli_units(rec["volume_l"], "volume_l", bad, positive=False)
-    cold_text = rec.get("cold", "").strip().lower()
-    if cold_text not in _TRUE and cold_text not in _FALSE:
-        bad("cold", f"{rec['cold']!r} is not 0/1 or true/false")
-    due_date = _date(rec["due_date"], bad)
-    point_id, lonlat = _where(rec, targets, hub_id, bad)
+    values: dict[str, Any] = {}
+    for column in COLUMNS:
+        if column.parse is None or column.field is None:
+            continue  # the place, read below
+        name = column.name
+        values[column.field] = column.parse(rec.get(name, ""), functools.partial(bad, name))
+        if name == "tracking_no" and values["tracking_no"] is not None:
+            tracking_no = values["tracking_no"]
+            if tracking_no in seen:
+                bad(name, f"duplicate tracking number (also in row {seen[tracking_no]})")
+            else:
+                seen[tracking_no] = row
+    values["point_id"], lonlat = _where(rec, targets, hub_id, bad)
     if len(errors) > n_before:
         return None
-    assert kind is not None and due_date is not None
-    return _Row(
-        row=row,
-        tracking_no=tracking_no,
-        carrier=carrier,
-        kind=kind,
-        point_id=point_id,
-        lonlat=lonlat,
-        weight_g=weight_g,
-        volume_ml=volume_ml,
-        cold=cold_text in _TRUE,
-        due_date=due_date,
-    )
+    return _Row(row, values, lonlat)
 
 
-def _milli_units(text: str, field: str, bad: _Bad, *, positive: bool) -> int:
-    """Decimal kg or litres -> integer g or ml (rounded); 0 and an error if invalid."""
+def _milli_units(text: str, report: _Report, *, positive: bool) -> int | None:
+    """Decimal kg or litres -> integer g or ml (rounded); None after reporting if invalid."""
     try:
         value = float(text.strip())
     except ValueError:
-        bad(field, f"{text!r} is not a number")
-        return 0
+        report(f"{text!r} is not a number")
+        return None
     if not math.isfinite(value) or value < 0:
-        bad(field, f"{text!r} must be a non-negative number")
-        return 0
+        report(f"{text!r} must be a non-negative number")
+        return None
     if value > 1e9:
-        bad(field, f"{text!r} is too large")
-        return 0
+        report(f"{text!r} is too large")
+        return None
     milli = round(value * 1000)
     if positive and milli <= 0:
-        bad(field, f"{text!r} rounds to 0; must be more than 0")
-    return milli
-
-
-def _date(text: str, bad: _Bad) -> dt.date | None:
-    """An ISO date (YYYY-MM-DD), or None after reporting the error."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        bad("due_date", f"{text!r} is not an ISO date (YYYY-MM-DD)")
+        report(f"{text!r} rounds to 0; must be more than 0")
         return None
+    return milli
 
 
 def _where(

@@ -15,12 +15,24 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import FleetVehicle
 from dispatch.parcel import Parcel
+from dispatch.plan import RequestedMode
 
-MODES = ("auto", "via_station", "direct")
+#: The modes a day can be planned in (dispatch.plan.RequestedMode).
+MODES: tuple[RequestedMode, ...] = get_args(RequestedMode)
+
+
+def requested_mode(text: str) -> RequestedMode:
+    """`text` as a mode a day is planned in; ValueError naming the choices otherwise."""
+    for mode in MODES:
+        if text == mode:
+            return mode
+    raise ValueError(f"must be one of {', '.join(MODES)}, not {text!r}")
+
 
 #: Why a village parcel goes direct although its town has a station (KPI keys).
 DIRECT_WHY = (

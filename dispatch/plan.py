@@ -31,7 +31,10 @@ from pydantic import (
 
 PLAN_VERSION: Literal["2.0"] = "2.0"
 
+#: The mode a plan follows: through the town stations, or every village from the hub.
 Mode = Literal["via_station", "direct"]
+#: The mode a day is planned in: a plan's mode, or `auto` (both planned, the cheaper kept).
+RequestedMode = Literal["auto", "via_station", "direct"]
 Echelon = Literal[1, 2]
 #: What happened to a plan's day when it was re-planned (dispatch.replan).
 EventType = Literal["breakdown", "late_parcels", "point_closed"]

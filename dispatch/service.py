@@ -26,6 +26,7 @@ from dispatch.plan import (
     Mode,
     Plan,
     PlanFormatError,
+    RequestedMode,
     Route,
     load_plan,
     read_plan,
@@ -168,7 +169,7 @@ def plan_day(
     date: dt.date,
     fleet: Fleet | None = None,
     time_limit_s: float = 30.0,
-    mode: str = "auto",
+    mode: RequestedMode = "auto",
     progress: Progress | None = None,
     warm_start: Plan | None = None,
     carry_over: Plan | None = None,
@@ -242,7 +243,7 @@ def plan_day(
                 resume=resume,
                 engines=Engines(engine, pool if workers > 1 else None),
             )
-        plan = build(day, mode)  # type: ignore[arg-type]  # via_station or direct here
+        plan = build(day, mode)
     plan.kpis.solve_time_s = round(time.perf_counter() - started, 2)
     check_plan(plan.to_json(), plan_inputs(ws, base, everything, at_station))
     return plan

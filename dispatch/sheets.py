@@ -9,14 +9,12 @@ and every manifest parcel in the plan, every stop a known service point.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.atomic import Staging
 from dispatch.exports import sheet_csv_text
 from dispatch.gpx import route_gpx
 from dispatch.loading_list import loading_csv_text, loading_list
@@ -123,22 +121,8 @@ def write_sheets(out: Path, src: SheetSources, formats: Sequence[str]) -> list[P
     """
     from dispatch import sheet_pdf  # reportlab: loaded only when PDFs are made
 
-    out = Path(out)
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sheets.", suffix=".tmp", dir=out))
-    names: list[Path] = []
-
-    def put(name: str, data: str | bytes) -> None:
-        path = tmp / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8", newline="")
-        names.append(Path(name))
-
-    try:
+    with Staging(out, "sheets") as staged:
+        put = staged.put
         for route in src.plan.routes:
             rid = route.route_id
             if "csv" in formats:
@@ -157,13 +141,6 @@ def write_sheets(out: Path, src: SheetSources, formats: Sequence[str]) -> list[P
             from dispatch.workbook import write_plan_workbook  # openpyxl: loaded when used
 
             sheets = [src.sheet(r.route_id) for r in src.plan.routes]
-            write_plan_workbook(tmp / "plan.xlsx", src.plan, sheets, src.points, src.parcels)
-            names.append(Path("plan.xlsx"))
-        for name in names:
-            (out / name).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp / name, out / name)
-    except BaseException:
-        shutil.rmtree(out if created else tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(tmp, ignore_errors=True)
-    return [out / n for n in names]
+            workbook = staged.path("plan.xlsx")
+            write_plan_workbook(workbook, src.plan, sheets, src.points, src.parcels)
+        return staged.commit()

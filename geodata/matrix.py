@@ -8,9 +8,8 @@ and on disk (`$RURALDISPATCH_CACHE`, default `~/.cache/ruraldispatch`; empty str
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from geodata.cache import cache_folder
+from geodata.cache import cache_folder, write_atomic
 from geodata.network import RoadNetwork
 
 _CACHE_FORMAT = "travel-matrix-v2"
@@ -308,12 +307,10 @@ def _write_disk(key: str, matrix: TravelMatrix) -> None:
     folder = _cache_dir()
     if folder is None:
         return
-    try:
+    distance, duration = matrix.distance_m, matrix.duration_s
+    with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as handle:
-            temporary = Path(handle.name)
-            np.savez(handle, distance_m=matrix.distance_m, duration_s=matrix.duration_s)
-        os.replace(temporary, folder / f"{key}.npz")
-    except OSError:
-        if "temporary" in locals():
-            temporary.unlink(missing_ok=True)
+        write_atomic(
+            folder / f"{key}.npz",
+            lambda handle: np.savez(handle, distance_m=distance, duration_s=duration),
+        )

@@ -9,8 +9,6 @@ where the way posts one and, where the road bends between its end nodes, a lon/l
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 import shapely
+
+from geodata.cache import write_atomic
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -134,14 +134,7 @@ class RoadTable:
         }
         meta = json.dumps({"format": _FORMAT, "tags": self.tags, "stats": self.stats})
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
-            temporary = Path(handle.name)
-            try:
-                np.savez(handle, meta=np.array(meta), **arrays)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-        os.replace(temporary, path)
+        write_atomic(path, lambda handle: np.savez(handle, meta=np.array(meta), **arrays))
 
     @classmethod
     def load(cls, path: Path) -> RoadTable | None:

@@ -53,3 +53,23 @@ def test_heavy_libraries_load_at_first_use_only() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_synthetic_day_and_the_pdf_module_do_no_heavy_work_up_front() -> None:
+    """Planning on the synthetic network loads no OSM library; importing the PDF module
+    registers no font (that happens at the first PDF)."""
+    code = (
+        "import json, sys\n"
+        "from dispatch.workspace import Workspace\n"
+        "ws = Workspace.default()\n"
+        "vtype = next(iter(ws.fleet.types))\n"
+        "ws.travel_s(vtype, ws.hub_id, ws.points[5].point_id, ws.fleet)\n"
+        "import dispatch.sheet_pdf as sheet_pdf\n"
+        "from reportlab.pdfbase import pdfmetrics\n"
+        "print(json.dumps([sorted(m for m in ('osmnx', 'osmium') if m in sys.modules),\n"
+        "                  sheet_pdf.FONT in pdfmetrics.getRegisteredFontNames()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], False]

@@ -123,3 +123,21 @@ def test_size_and_row_limits(sqlite_url: str) -> None:
         assert r.status_code == 413
         r = _post(client, keys, (HEADER + rows.split("\n", 1)[1]).encode())
         assert r.status_code == 201, r.text
+
+
+def test_one_column_spec_covers_the_parcel_and_its_storage() -> None:
+    """Every Parcel field but where it was read comes from one manifest column, and the
+    parcels table stores each of them (a new column: one COLUMNS entry, its Parcel field and
+    table column, one migration)."""
+    import dataclasses
+
+    from api.db import ParcelRow
+    from dispatch.manifest import COLUMNS, PARCEL_FIELDS, REQUIRED_COLUMNS
+    from dispatch.parcel import Parcel
+
+    parcel = [f.name for f in dataclasses.fields(Parcel)]
+    assert sorted(PARCEL_FIELDS) == sorted(set(parcel) - {"source", "row"})
+    stored = set(ParcelRow.__table__.columns.keys())
+    assert set(parcel) <= stored
+    assert set(REQUIRED_COLUMNS) <= {c.name for c in COLUMNS}
+    assert all(c.parse is not None for c in COLUMNS if c.required)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from api.app import create_app
+from dispatch.plan import EventType
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -92,7 +93,7 @@ def test_replan_events_are_a_discriminated_union(doc: dict[str, Any]) -> None:
     request = resolve(doc, {"$ref": "#/components/schemas/ReplanRequest"})
     items = request["properties"]["events"]["items"]
     assert items["discriminator"]["propertyName"] == "type"
-    assert set(items["discriminator"]["mapping"]) == {"breakdown", "late_parcels", "point_closed"}
+    assert set(items["discriminator"]["mapping"]) == set(get_args(EventType))
     assert request["properties"]["events"]["maxItems"] == 100
 
 
