@@ -15,13 +15,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.auth import FailedAuthLimiter
 from api.county_store import claim_county
+from api.day_store import DayFactsCache, warm_up
 from api.db import default_db_url, make_engine
 from api.deps import Caches, serve_county, workspace
 from api.gate import Gate
 from api.jobs import JobManager
 from api.limits import Limits
 from api.migrate import migrate
-from api.routes import fleet, kpis, manifests, me, network, plans, sheets, ui, vroom
+from api.routes import (
+    assessment,
+    driver,
+    fleet,
+    kpis,
+    manifests,
+    me,
+    network,
+    parcels,
+    plans,
+    scans,
+    sheets,
+    ui,
+    vroom,
+)
 
 
 class ServerTiming:
@@ -77,7 +92,12 @@ def create_app(
         claim_county(engine, served.settings.identity, served.name)
         app.state.jobs.start()
         if preload_workspace:
-            threading.Thread(target=workspace, name="load-workspace", daemon=True).start()
+            threading.Thread(
+                target=warm_up,
+                args=(engine, workspace, app.state.day_facts),
+                name="warm-up",
+                daemon=True,
+            ).start()
         try:
             yield
         finally:
@@ -95,10 +115,26 @@ def create_app(
     app.state.limits = limits
     app.state.jobs = JobManager(engine, url, limits, county=county)
     app.state.caches = Caches()
+    app.state.day_facts = DayFactsCache()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
     errors.install(app)
-    for module in (manifests, plans, sheets, fleet, network, kpis, vroom, me, ui):
+    for module in (
+        manifests,
+        plans,
+        sheets,
+        fleet,
+        network,
+        kpis,
+        vroom,
+        me,
+        ui,
+        scans,
+        parcels,
+        assessment,
+        driver,
+    ):
         app.include_router(module.router)
+    app.include_router(driver.page_router)
     app.add_middleware(Gate, engine=engine, limits=limits, limiter=FailedAuthLimiter(limits))
     app.add_middleware(ServerTiming)
     return app

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli_scenarios import register as register_scenarios
+from api.cli_scans import register as register_scans
 from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.atomic import write_atomic
@@ -46,6 +47,7 @@ county_app = typer.Typer(add_completion=False, help="County folders: points, out
 app.add_typer(county_app, name="county")
 register_service(app)
 register_scenarios(app)
+register_scans(app)
 
 console = Console(stderr=True)
 
@@ -279,7 +281,9 @@ def _plan_and_write(
         plan.invalid_rows = [
             InvalidRow(file=e.file, row=e.row, field=e.field, message=e.message) for e in invalid
         ]
-    service.write_outputs(ws, out, plan, parcels, driver_files=options.driver_files)
+    # the sheets list what was carried in too (its records come from the earlier plan)
+    carried = service.carried_parcels(ws, previous)[0] if previous else []
+    service.write_outputs(ws, out, plan, [*parcels, *carried], driver_files=options.driver_files)
     _summary(plan)
     return plan
 

@@ -95,6 +95,7 @@ class ParcelRow(Base):
     __table_args__ = (
         UniqueConstraint("date", "tracking_no", name="uq_parcels_date_tracking"),
         Index("ix_parcels_manifest", "manifest_id"),
+        Index("ix_parcels_tracking", "tracking_no"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -224,3 +225,44 @@ def writing(engine: Engine) -> Iterator[Session]:
     bind = engine.execution_options(sqlite_immediate=True)
     with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+class ScanRow(Base):
+    """A scan event as accepted (dispatch.scan_events): one row per client-made `event_id`.
+
+    `day`/`time_s` are the local date and seconds since local midnight of `event_time`;
+    `seq` numbers the day's events in commit order (ScanDay hands them out), so a reader can
+    fetch what is new since it last looked. lon/lat WGS-84 degrees.
+    """
+
+    __tablename__ = "scan_events"
+    __table_args__ = (
+        Index("ix_scan_events_tracking_day", "tracking_no", "day"),
+        Index("ix_scan_events_day_seq", "day", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    tracking_no: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    event_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    time_s: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    key_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    vehicle_id: Mapped[str | None] = mapped_column(String(64))
+    station_id: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScanDay(Base):
+    """Per day with scans: the last `seq` handed out (the day's revision) and the count."""
+
+    __tablename__ = "scan_days"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)

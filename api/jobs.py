@@ -320,6 +320,10 @@ def _solve(engine: Engine, plan_id: str) -> Plan:
         if request.get("carry_over_plan_id"):
             earlier = session.get(PlanJob, request["carry_over_plan_id"])
             carry_over = earlier.plan_json if earlier is not None else None
+            if carry_over is not None and "carry_over" in request:
+                # held, deferred and failed, as the request was made (api.day_store)
+                handed = {**json.loads(carry_over), "carry_over": request["carry_over"]}
+                carry_over = json.dumps(handed, ensure_ascii=False)
         base_json = None
         if job.version_of:
             base = session.get(PlanJob, job.version_of)

@@ -31,6 +31,8 @@ MIN_TIME_LIMIT_S = 1.0
 MAX_TIME_LIMIT_S = 3600.0
 #: Most days one KPI request spans.
 MAX_KPI_DAYS = 366
+#: Most events in one scan batch (POST /v1/scans).
+MAX_SCAN_BATCH = 500
 #: VROOM: solver time limit (s), tasks (jobs plus shipment steps), vehicles, matrix side.
 MAX_VROOM_TIME_LIMIT_S = 300.0
 MAX_VROOM_TASKS = 2000

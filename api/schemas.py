@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,6 +27,7 @@ from api.limits import (
     MAX_EVENTS,
     MAX_ID_CHARS,
     MAX_MANIFEST_IDS,
+    MAX_SCAN_BATCH,
     MAX_TEXT_CHARS,
     MAX_TIME_LIMIT_S,
     MAX_VEHICLES_OFF,
@@ -653,3 +655,269 @@ class VroomSolution(_Vroom):
     summary: dict[str, Any]
     unassigned: list[dict[str, Any]]
     routes: list[dict[str, Any]]
+
+
+# --- Scans, parcel trace, plan against actual, assessment, settlement ------------------------
+
+ScanName = Literal["loaded", "unloaded_at_station", "delivered", "picked_up", "failed"]
+FailReason = Literal[
+    "recipient_absent",
+    "address_not_found",
+    "point_closed",
+    "no_access",
+    "not_ready",
+    "refused",
+    "damaged",
+]
+
+
+class ScanEventIn(_Strict):
+    """One scan. `time` is when it happened (ISO-8601 with offset), not when it is sent; a
+    `failed` event names its reason; the position is optional (WGS-84 or GCJ-02 degrees)."""
+
+    event_id: Id = Field(description="made by the client (e.g. a UUID); re-sending is idempotent")
+    tracking_no: Name
+    event: ScanName
+    time: AwareDatetime
+    reason: FailReason | None = None
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
+    crs: Literal["wgs84", "gcj02"] = "wgs84"
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> ScanEventIn:
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("give both lon and lat, or neither")
+        return self
+
+
+class ScanBatch(_Strict):
+    """A batch of scans from one phone (queued while offline, sent when back online)."""
+
+    events: list[ScanEventIn] = Field(min_length=1, max_length=MAX_SCAN_BATCH)
+
+
+class ScanOutcome(BaseModel):
+    """What became of one event: stored, duplicate (stored before) or refused (`detail`)."""
+
+    index: int
+    event_id: str
+    status: Literal["stored", "duplicate", "refused"]
+    detail: str | None = None
+
+
+class ScanBatchResult(BaseModel):
+    """Counts and one outcome per event, in batch order; refused events are not stored."""
+
+    stored: int
+    duplicates: int
+    refused: int
+    clock_tolerance_s: int
+    results: list[ScanOutcome]
+
+
+class TraceLeg(BaseModel):
+    """A planned ride: loaded at `from_point`, dropped at `to_point` (s since midnight)."""
+
+    route_id: str
+    vehicle_id: str
+    echelon: int
+    from_point: str
+    from_name: str
+    load_s: int
+    to_point: str
+    to_name: str
+    drop_s: int
+
+
+class TraceScan(BaseModel):
+    """A stored scan of the parcel."""
+
+    event_id: str
+    event: str
+    time: IsoTime
+    time_s: float
+    reason: str | None
+    role: str
+    vehicle_id: str | None
+    station_id: str | None
+    lon: float | None
+    lat: float | None
+
+
+class TraceDay(BaseModel):
+    """The parcel on one day: the released plan's chain beside the scans."""
+
+    date: dt.date
+    plan_id: str | None
+    status: str | None = Field(description="carried, held, deferred, unassigned (plan) or None")
+    code: str | None
+    due_s: int | None
+    planned: list[TraceLeg]
+    scans: list[TraceScan]
+
+
+class WhereNow(BaseModel):
+    """Where the parcel is by its latest scan (or by the plan when it has none)."""
+
+    state: str
+    point_id: str | None
+    vehicle_id: str | None
+    since: IsoTime | None
+    date: dt.date | None
+
+
+class ParcelTrace(BaseModel):
+    """A parcel's planned chain and scans over the days it was planned or scanned."""
+
+    tracking_no: str
+    kind: str | None
+    carrier: str | None
+    point_id: str | None
+    town_id: str | None
+    now: WhereNow
+    days: list[TraceDay]
+
+
+class ActualRow(BaseModel):
+    """Plan against actual for a route, a town or the day."""
+
+    model_config = ConfigDict(extra="allow")
+
+    planned_deliveries: int
+    delivered: int
+    on_time: int
+    on_time_share: float | None
+    planned_pickups: int
+    collected: int
+    failed: dict[str, int]
+    failed_total: int
+    failure_rate: dict[str, float]
+    open: int
+
+
+class ReturnEntry(BaseModel):
+    """A refused or damaged delivery going back to its carrier."""
+
+    tracking_no: str
+    carrier: str
+    reason: str | None
+    at: str
+
+
+class DayActualReport(BaseModel):
+    """One day's released plan against its scans."""
+
+    date: dt.date
+    plan_id: str
+    scans_seq: int = Field(description="the day's scans folded in (its last event number)")
+    on_time_tolerance_s: int
+    total: ActualRow
+    routes: list[ActualRow]
+    towns: list[ActualRow]
+    returns: list[ReturnEntry]
+
+
+class TownAssessment(BaseModel):
+    """One town over the period (README: The towns' assessment)."""
+
+    town_id: str
+    name: str
+    days: int
+    delivered: int
+    collected: int
+    planned_deliveries: int
+    planned_pickups: int
+    on_time: int
+    on_time_share: float | None
+    failed: dict[str, int]
+    failure_rate: dict[str, float]
+    open: int
+    planned_cost_fen: int
+    planned_cost_per_parcel_fen: int | None = Field(
+        description="planned: route costs shared equally among the parcels they handle"
+    )
+    produce_shipped: int
+    produce_shipped_kg: float
+
+
+class Assessment(BaseModel):
+    """The towns' assessment over [from, to]."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    days: list[dt.date]
+    plans: list[str]
+    on_time_tolerance_s: int | None
+    cost_note: str
+    towns: list[TownAssessment]
+
+
+class CarrierTown(BaseModel):
+    """A carrier's parcels in one town over the period."""
+
+    town_id: str
+    carried: int
+    delivered: int
+    collected: int
+    failed: dict[str, int]
+    cost_fen: int
+
+
+class CarrierSettlement(BaseModel):
+    """What one carrier is billed for the period."""
+
+    carrier: str
+    carried: int
+    delivered: int
+    collected: int
+    failed: dict[str, int]
+    failed_total: int
+    cost_fen: int
+    towns: list[CarrierTown]
+
+
+class Settlement(BaseModel):
+    """The carriers' settlement over [from, to] and the cost-sharing rule."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    date_from: dt.date = Field(alias="from")
+    date_to: dt.date = Field(alias="to")
+    days: list[dt.date]
+    rule: str
+    carriers: list[CarrierSettlement]
+
+
+class DriverParcel(BaseModel):
+    """A parcel to hand over or collect at a stop, with what its scans say so far."""
+
+    tracking_no: str
+    carrier: str
+    kind: str
+    action: Literal["deliver", "unload", "collect", "load"]
+    status: str = Field(description="open, delivered, collected or failed (its scans so far)")
+    reason: str | None = None
+
+
+class DriverStop(BaseModel):
+    """A stop of one of the vehicle's trips, in order."""
+
+    route_id: str
+    seq: int
+    point_id: str
+    name: str
+    arrival_s: int
+    parcels: list[DriverParcel]
+
+
+class DriverDay(BaseModel):
+    """A driver's stops of the day's released plan, in order, and the failure reasons."""
+
+    date: dt.date
+    plan_id: str | None
+    vehicle_id: str
+    stops: list[DriverStop]
+    reasons: dict[str, str]

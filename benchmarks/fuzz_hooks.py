@@ -2,9 +2,10 @@
 
 They make generated requests reach success as well as refusal: manifests are real CSV made
 by the demo generator, fleets are real TOML, and path ids, plan bodies (road closures
-included), re-plan events and KPI dates are sometimes swapped for the fixtures a test prepared
-(RD_FUZZ_FIXTURES, a JSON file: a done plan, its route, vehicle and manifests, a done re-plan
-of it). Solver time limits are clamped to 1 s so that the run stays bounded.
+included), re-plan events, KPI, assessment and scan dates and a scanned parcel are sometimes
+swapped for the fixtures a test prepared (RD_FUZZ_FIXTURES, a JSON file: a done and released
+plan, its route, vehicle, a parcel and manifests, a done re-plan of it). Solver time limits are
+clamped to 1 s so that the run stays bounded.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def flatmap_path_parameters(
     f = fixtures()
     # the changes of a plan exist only for a re-plan
     plan_id = f["replan_id"] if _path(context).endswith("/changes") else f["plan_id"]
-    known = {"plan_id": plan_id, "route_id": f["route_id"]}
+    known = {"plan_id": plan_id, "route_id": f["route_id"], "tracking_no": f["tracking_no"]}
     real = {**path_parameters, **{k: v for k, v in known.items() if k in path_parameters}}
     return st.sampled_from([path_parameters, real])
 
@@ -95,12 +96,14 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
     if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 1:
         body = {**body, "time_limit_s": 1}  # keeps the solver queue short
     if where == "POST /v1/plans":
-        # ids and places that must exist are the fixtures' (random ones are refused)
+        # ids and places that must exist are the fixtures' (random ones are refused), and a
+        # plain request that must succeed
         named = ("vehicles_off", "carry_over_plan_id", "closures")
         real = {k: v for k, v in body.items() if k not in named}
         closure = {"near": f["point_id"], "radius_m": 300, "label": "塌方"}
         real.update(manifest_ids=f["manifest_ids"], time_limit_s=1, closures=[closure])
-        return st.sampled_from([body, real])
+        plain = {"date": f["date"], "manifest_ids": f["manifest_ids"], "time_limit_s": 1}
+        return st.sampled_from([body, real, plain])
     if where == "POST /v1/plans/{plan_id}/replan":
         events = [
             {"type": "breakdown", "vehicle_id": f["vehicle_id"], "time_s": f["breakdown_s"]},
@@ -110,6 +113,14 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         ]
         real = {"events": events, "time_limit_s": 1}
         return st.sampled_from([body, real])
+    if where == "POST /v1/scans":
+        scan = {
+            "event_id": "fuzz-1",
+            "tracking_no": f["tracking_no"],
+            "event": "loaded",
+            "time": f"{f['date']}T08:00:00+08:00",
+        }
+        return st.sampled_from([body, {"events": [scan]}])
     return st.just(body)
 
 
@@ -127,4 +138,14 @@ def flatmap_query(
     if _path(context) == "GET /v1/kpis":
         day = fixtures()["date"]
         return st.sampled_from([query, {"from": day, "to": day}])
+    if _path(context) in ("GET /v1/assessment", "GET /v1/settlement"):
+        day = fixtures()["date"]
+        return st.sampled_from(
+            [query, {"from": day, "to": day}, {"from": day, "to": day, "format": "xlsx"}]
+        )
+    if _path(context) == "GET /v1/actuals":
+        return st.sampled_from([query, {"date": fixtures()["date"]}])
+    if _path(context) == "GET /v1/driver/stops":
+        real = {"date": fixtures()["date"], "vehicle_id": fixtures()["vehicle_id"]}
+        return st.sampled_from([query, real])
     return st.just(query)

@@ -166,7 +166,12 @@ class CarryOver(_Part):
     cold: bool
     due_date: Date
     at: str = Field(description="the point where it waits")
-    why: Literal["held", "deferred"]
+    why: Literal["held", "deferred", "failed"] = Field(
+        description="held at a station, deferred (due later), or failed today and tried "
+        "again (only in the carry-over built from a day's scans, dispatch.carry_over)"
+    )
+    reason: str | None = _optional("failed: the failure reason of its last attempt")
+    attempts: int | None = _optional("failed: the failed attempts so far, this one included")
 
 
 class CarriedIn(_Part):
@@ -264,6 +269,7 @@ class RecordedEvent(_Part):
     type: EventType
     vehicle_id: str | None = _optional()
     manifest_id: str | None = _optional()
+    manifest: str | None = _optional("a CLI re-plan's late manifest file")
     point_id: str | None = _optional()
     reason: str | None = _optional()
     parcels: list[str] | None = _optional()

@@ -67,6 +67,7 @@ __all__ = [
     "PlanFormatError",
     "SheetInputError",
     "Workspace",
+    "carried_parcels",
     "check_closures",
     "check_plan_file",
     "drawn_on",

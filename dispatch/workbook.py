@@ -9,8 +9,10 @@ formula; numbers stay numbers (kg, litres, km, hours, yuan with their unit in th
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +261,37 @@ def _sheet_names(route_ids: Sequence[str]) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+@dataclass(frozen=True)
+class TableSheet:
+    """A report sheet: a title row, a note row, a bold header and plain rows (numbers stay
+    numbers, text stays text)."""
+
+    name: str
+    title: str
+    note: str
+    header: Sequence[str]
+    rows: Sequence[Sequence[object]]
+
+
+def table_workbook(sheets: Sequence[TableSheet]) -> bytes:
+    """An XLSX of report sheets (the towns' assessment, the carriers' settlement)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = True
+    for sheet in sheets:
+        ws = book.active if first else book.create_sheet()
+        first = False
+        ws.title = _SHEET_NAME_BAD.sub("_", sheet.name)[:31]
+        _row(ws, 1, [sheet.title], bold=True)
+        _row(ws, 2, [sheet.note])
+        _row(ws, 3, list(sheet.header), bold=True)
+        for i, values in enumerate(sheet.rows, start=4):
+            _row(ws, i, ["" if v is None else v for v in values])
+        ws.freeze_panes = "A4"
+        _widths(ws, [max(10.0, min(40.0, len(h) * 1.1)) for h in sheet.header])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

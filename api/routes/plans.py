@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import plan_store
 from api.auth import Dispatcher, Reader, SheetReader
+from api.day_store import DayFactsDep, next_day_carry_over
 from api.db import iso_utc
 from api.deps import Caches, CachesDep, EngineDep, JobsDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, Conflict, Invalid, NotFound, responses
@@ -82,12 +83,15 @@ async def start_plan(
     engine: EngineDep,
     ws: WorkspaceDep,
     jobs: JobsDep,
+    book: DayFactsDep,
     response: Response,
 ) -> dict[str, Any]:
     """Queue a plan job for stored manifests; poll GET /v1/plans/{plan_id}.
 
     `vehicles_off` must name vehicles of the current fleet; `carry_over_plan_id` a done plan
-    of an earlier day (its held produce and deferred parcels are planned today).
+    of an earlier day (its held produce and deferred parcels are planned today, and so are
+    the deliveries and pickups its day's scans say failed for a reason that is re-attempted;
+    refused and damaged parcels go back to their carriers instead).
     """
     ids = list(dict.fromkeys(body.manifest_ids))
 
@@ -114,6 +118,9 @@ async def start_plan(
         }
         if body.carry_over_plan_id is not None:
             request["carry_over_plan_id"] = body.carry_over_plan_id
+            # what the next day takes: held, deferred and the failures its scans re-attempt
+            handed = next_day_carry_over(engine, ws, book, body.carry_over_plan_id)
+            request["carry_over"] = handed["carry_over"]
         if closures:
             request["closures"] = closures
         return plan_store.create_job(engine, date=body.date, request=request, fleet_toml=fleet_toml)
