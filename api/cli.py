@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli_scenarios import register as register_scenarios
 from api.cli_scans import register as register_scans
+from api.cli_scenarios import register as register_scenarios
 from api.cli_service import register as register_service
 from dispatch import service
 from dispatch.atomic import write_atomic
