@@ -141,7 +141,8 @@ def test_dispatcher_page_in_chromium(tmp_path: Path, county: Any) -> None:
                 "#towns tbody tr", "rows => rows.map(r => r.dataset.townId)"
             )
             assert sorted(rows) == sorted(towns)
-            on_time = page.locator("#towns tbody td:has-text('not yet measured')")
+            # on time comes from /v1/assessment: no scans of this day yet
+            on_time = page.locator("#towns tbody td:has-text('no scans')")
             assert on_time.count() == len(towns)
             shown_parcels = page.eval_on_selector_all(
                 "#towns tbody tr", "rows => rows.map(r => Number(r.cells[1].textContent))"

@@ -467,12 +467,27 @@ function spark(days, byDay) {
   return chart;
 }
 
+function onTimeCell(a) {
+  // a town's on-time share over the range, its failures by reason as the tooltip
+  if (!a || a.on_time_share === null) return el('td', { class: 'muted', text: 'no scans' });
+  const failed = Object.entries(a.failed).map(([why, n]) => `${why} ${n}`).join(', ');
+  return el('td', {
+    class: 'n',
+    text: `${(a.on_time_share * 100).toFixed(1)} %`,
+    title: `${a.on_time} of ${a.delivered} delivered on time; failed: ${failed || 'none'}`,
+  });
+}
+
 async function fillTowns() {
   const from = $('town-from').value;
   const to = $('town-to').value;
   let report;
+  let assessed;
   try {
     report = await json(`/v1/kpis?from=${from}&to=${to}`);
+    // on time and failures come from the drivers' scans of released plans (/v1/assessment)
+    const assessment = await json(`/v1/assessment?from=${from}&to=${to}`);
+    assessed = new Map(assessment.towns.map((t) => [t.town_id, t]));
   } catch (err) { showError('app-error', err); return; }
   const days = [];
   for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
@@ -488,7 +503,7 @@ async function fillTowns() {
       el('td', { class: 'n', text: sum('parcels') }),
       el('td', { class: 'n', text: sum('delivered') }),
       el('td', { class: 'n', text: done ? yuan(sum('cost_fen') / done) : '–' }),
-      el('td', { class: 'muted', text: 'not yet measured' }),
+      onTimeCell(assessed.get(town.town_id)),
       el('td', { class: 'n', text: sum('collected') }),
       el('td', { class: 'n', text: sum('produce_left') }),
       el('td', {}, spark(days, byDay)));
