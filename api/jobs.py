@@ -287,11 +287,16 @@ def worker_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 def run_job(db_url: str, plan_id: str) -> None:
     """Worker body: load the job's parcels and fleet, solve, store plan or error."""
+    from dispatch.validate import PlanInvalid
+
     engine = make_engine(db_url, pooled=False)
     try:
         plan = _solve(engine, plan_id)
-    except Exception as exc:
+    except (ValueError, LookupError, PlanInvalid) as exc:  # the inputs' or the plan's fault
         plan_store.fail(engine, plan_id, f"{type(exc).__name__}: {exc}")
+        return
+    except Exception as exc:  # a fault of ours or of the database: no internals in the answer
+        plan_store.fail(engine, plan_id, f"internal error {ONCE.error_id(exc)}; see the server log")
         return
     plan_store.finish(
         engine,
