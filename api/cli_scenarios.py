@@ -20,6 +20,18 @@ scenarios_app = typer.Typer(
 )
 
 
+def _bar(label: str) -> Progress:
+    """A progress bar counting finished `label` (plans, counties) with the latest one named."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    )
+
+
 @scenarios_app.command("run")
 def run(
     files: Annotated[list[Path], typer.Argument(help="Scenario files (TOML).")],
@@ -71,14 +83,7 @@ def run(
         county=county,
         baseline=baseline,
     )
-    with Progress(
-        TextColumn("plans"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-    ) as bar:
+    with _bar("plans") as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, result: PlanResult | None) -> None:
@@ -150,14 +155,7 @@ def plan_region(
     if not region.is_file():
         console.print(f"[red]error[/red] {region}: no such region file", highlight=False)
         raise typer.Exit(2)
-    with Progress(
-        TextColumn("counties"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-    ) as bar:
+    with _bar("counties") as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, result: object) -> None:
