@@ -468,13 +468,14 @@ function spark(days, byDay) {
 }
 
 function onTimeCell(a) {
-  // a town's on-time share over the range, its failures by reason as the tooltip
+  // a town's on-time share of its released planned deliveries over the range (the
+  // assessment's), failures by reason as the tooltip; 'no scans' without a released plan
   if (!a || a.on_time_share === null) return el('td', { class: 'muted', text: 'no scans' });
   const failed = Object.entries(a.failed).map(([why, n]) => `${why} ${n}`).join(', ');
   return el('td', {
     class: 'n',
     text: `${(a.on_time_share * 100).toFixed(1)} %`,
-    title: `${a.on_time} of ${a.delivered} delivered on time; failed: ${failed || 'none'}`,
+    title: `${a.on_time} of ${a.planned_deliveries} planned deliveries on time (${a.delivered} delivered); failed: ${failed || 'none'}`,
   });
 }
 
