@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -257,7 +256,7 @@ def _insert(
                     "received_at": now,
                 }
             )
-    session.execute(sa_insert(ScanRow), rows)
+    session.execute(ScanRow.__table__.insert(), rows)  # Core: no ORM bulk bookkeeping
 
 
 def events_of(engine: Engine, tracking_no: str) -> list[ScanRow]:

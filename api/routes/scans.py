@@ -65,7 +65,7 @@ def zone_of(ws: Workspace) -> dt.tzinfo:
     summary="Upload a batch of scan events",
     responses={**INVALID, **BODY},
 )
-async def post_scans(
+def post_scans(
     body: ScanBatch,
     principal: ScanKey,
     engine: EngineDep,
@@ -79,16 +79,23 @@ async def post_scans(
     or refused with the reason. Refused events are not stored; the others are, and are on
     disk when the answer arrives.
     """
+    # a plain def: FastAPI runs it and checks its answer in the threadpool, so a batch
+    # holds the event loop only while its body is parsed (reads are not queued behind it)
     scanner = scanner_of(principal)
     zone = zone_of(ws)
     events = [to_event(e, zone) for e in body.events]
+    in_force: dict[dt.date, str] = {}
 
     def versions(day: dt.date) -> list[Any]:
-        return book.versions(engine, ws, day_store.released_plan_ids(engine, day))
+        ids = day_store.released_plan_ids(engine, day)
+        if ids:
+            in_force[day] = ids[-1]
+        return book.versions(engine, ws, ids)
 
-    results = await run_in_threadpool(
-        scan_store.ingest, engine, events, scanner, principal.key_id, versions
-    )
+    results = scan_store.ingest(engine, events, scanner, principal.key_id, versions)
+    stored_days = {e.day for e, r in zip(events, results, strict=True) if r.status == "stored"}
+    for day in sorted(stored_days & in_force.keys()):
+        book.catch_up(engine, ws, in_force[day])  # readers then find the day's sums current
     counts = {s: sum(1 for r in results if r.status == s) for s in ("stored", "duplicate")}
     return {
         "stored": counts["stored"],
