@@ -51,9 +51,7 @@ def day_reports(
     released = day_store.released_per_day(engine, first, last)
     revisions = scan_store.day_revisions(engine, released)
     return [
-        book.with_actuals(
-            engine, ws, ids[-1], revisions.get(day, 0), lambda a: a.summary(section)
-        )
+        book.with_actuals(engine, ws, ids[-1], revisions.get(day, 0), lambda a: a.summary(section))
         for day, ids in sorted(released.items())
     ]
 

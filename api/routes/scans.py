@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import zoneinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api import day_store, scan_store
 from api.auth import Principal, Reader, require
-from api.day_store import DayFactsDep
+from api.day_store import DayFactsCache, DayFactsDep
 from api.deps import EngineDep, WorkspaceDep
 from api.errors import BODY, COMMON, INVALID, NotFound, responses
-from api.schemas import DayActualReport, ScanBatch, ScanBatchResult, ScanEventIn
+from api.schemas import DayActualReport, ScanBatch, ScanBatchResult, ScanEventIn, ScanOutcome
 from dispatch.scan_events import CLOCK_TOLERANCE_S, ScanEvent, Scanner, local_day
 from dispatch.workspace import Workspace
 from geodata.crs import gcj02_to_wgs84
 
 router = APIRouter(tags=["scans"], responses=COMMON)
+
+#: Batches judged and stored at once. SQLite writes one at a time anyway; more batches in
+#: Python at once only take the interpreter from the reads (traces, the assessment).
+INGEST_SLOTS = 2
+
 
 ScanKey = Annotated[Principal, Depends(require("dispatcher", "driver", "station"))]
 """A key that may scan: the hub (dispatcher), a driver or a station crew."""
@@ -65,13 +72,14 @@ def zone_of(ws: Workspace) -> dt.tzinfo:
     summary="Upload a batch of scan events",
     responses={**INVALID, **BODY},
 )
-def post_scans(
+async def post_scans(
     body: ScanBatch,
     principal: ScanKey,
     engine: EngineDep,
     ws: WorkspaceDep,
     book: DayFactsDep,
-) -> dict[str, Any]:
+    request: Request,
+) -> ScanBatchResult:
     """Store a batch of scans (dispatcher, driver or station keys).
 
     Every event is judged by its own time; the answer says per index whether it was
@@ -79,8 +87,16 @@ def post_scans(
     or refused with the reason. Refused events are not stored; the others are, and are on
     disk when the answer arrives.
     """
-    # a plain def: FastAPI runs it and checks its answer in the threadpool, so a batch
-    # holds the event loop only while its body is parsed (reads are not queued behind it)
+    slots: asyncio.Semaphore = request.app.state.ingest_slots
+    async with slots:  # batches beyond the slots wait here, not in threadpool threads
+        return await run_in_threadpool(_ingest_batch, body, principal, engine, ws, book)
+
+
+def _ingest_batch(
+    body: ScanBatch, principal: Principal, engine: Engine, ws: Workspace, book: DayFactsCache
+) -> ScanBatchResult:
+    """Judge and store a batch, fold what was stored into its days' sums, and the answer
+    (built here, in a worker thread: the event loop only sends it)."""
     scanner = scanner_of(principal)
     zone = zone_of(ws)
     events = [to_event(e, zone) for e in body.events]
@@ -97,13 +113,13 @@ def post_scans(
     for day in sorted(stored_days & in_force.keys()):
         book.catch_up(engine, ws, in_force[day])  # readers then find the day's sums current
     counts = {s: sum(1 for r in results if r.status == s) for s in ("stored", "duplicate")}
-    return {
-        "stored": counts["stored"],
-        "duplicates": counts["duplicate"],
-        "refused": len(results) - counts["stored"] - counts["duplicate"],
-        "clock_tolerance_s": CLOCK_TOLERANCE_S,
-        "results": [r.__dict__ for r in results],
-    }
+    return ScanBatchResult(
+        stored=counts["stored"],
+        duplicates=counts["duplicate"],
+        refused=len(results) - counts["stored"] - counts["duplicate"],
+        clock_tolerance_s=CLOCK_TOLERANCE_S,
+        results=[ScanOutcome(**r.__dict__) for r in results],
+    )
 
 
 @router.get(
