@@ -23,9 +23,11 @@ from geodata.crs import gcj02_to_wgs84
 
 router = APIRouter(tags=["scans"], responses=COMMON)
 
-#: Batches judged and stored at once. SQLite writes one at a time anyway; more batches in
-#: Python at once only take the interpreter from the reads (traces, the assessment).
-INGEST_SLOTS = 2
+#: Batches judged and stored at once by this server process. Judging is Python work that
+#: holds the interpreter, and SQLite writes one batch at a time anyway: with one batch at a
+#: time the reads (traces, the assessment) share the interpreter with one upload, not eight
+#: (measured: README, Scans, traces and the assessment).
+INGEST_SLOTS = 1
 
 
 ScanKey = Annotated[Principal, Depends(require("dispatcher", "driver", "station"))]
