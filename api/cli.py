@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_day_inputs import another_days_plan, nothing_to_plan
 from api.cli_scans import register as register_scans
 from api.cli_scenarios import register as register_scenarios
 from api.cli_service import register as register_service
@@ -34,7 +35,7 @@ from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.modes import requested_mode
 from dispatch.parcel import InputError, ManifestError, Parcel
-from dispatch.plan import InvalidRow, RequestedMode
+from dispatch.plan import InvalidRow, PlanFormatError, RequestedMode, read_plan
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.portfolio import ENGINES
@@ -329,7 +330,7 @@ def _summary(plan: service.Plan) -> None:
 
 def _print_errors(errors: list[InputError]) -> None:
     for e in errors[:200]:
-        console.print(f"[red]error[/red] {e}", highlight=False, markup=True)
+        console.print(f"[red]error[/red] {e}", highlight=False, markup=True, soft_wrap=True)
     if len(errors) > 200:
         console.print(f"... and {len(errors) - 200} more")
 
@@ -431,6 +432,9 @@ def plan(
     if invalid:
         console.print(f"[yellow]Skipping {len(invalid)} invalid row(s):[/yellow]")
         _print_errors(invalid)
+    empty = [] if carry_over else nothing_to_plan(manifests, parcels, invalid)
+    if empty:
+        raise ManifestError(empty)
     _plan_and_write(ws, parcels, invalid, options, out)
 
 
@@ -461,6 +465,7 @@ def validate(
     chosen = _fleet(ws, fleet)
     closed = _closures(ws, closures)
     parcels, _ = service.read_manifest_files(ws, manifests)
+    _same_day(plan_file, plan, parcels, manifests)
     violations = service.check_plan_file(ws, plan, parcels, chosen, previous, closed)
     for line in violations:
         typer.echo(line)
@@ -468,6 +473,21 @@ def validate(
         console.print(f"[red]{len(violations)} violation(s)[/red]")
         raise typer.Exit(3)
     console.print(f"[green]valid[/green]: {plan_file} keeps every rule")
+
+
+def _same_day(
+    plan_file: Path, plan: dict[str, Any], parcels: list[Parcel], manifests: list[Path]
+) -> None:
+    """InvalidInput when none of the plan's own parcels is in the manifests (another day's
+    plan or manifests); a plan that is only partly off is left to the validator."""
+    try:
+        model = read_plan(plan)
+    except PlanFormatError:
+        return  # the validator names the bad field
+    own = model.parcel_ids() - {c.parcel_id for c in model.carried_in}
+    why = another_days_plan(plan_file, model.date, own, parcels, manifests)
+    if why:
+        raise InvalidInput(why)
 
 
 @app.command()
@@ -562,7 +582,7 @@ EventOption = Annotated[
         "--event",
         help="A re-plan event as JSON, as the API takes it (repeatable): "
         '{"type":"breakdown","vehicle_id":"HUB-V01","time":"2026-11-28T09:30:00+08:00"}, '
-        '{"type":"point_closed","point_id":"500118001201","reason":"..."}, '
+        '{"type":"point_closed","point_id":"500118001205","reason":"..."}, '
         '{"type":"road_closed","near":"500118001","radius_m":400,"label":"塌方"}, '
         '{"type":"late_parcels","manifest":"late.csv"}; @FILE reads one, a list, '
         'or {"events":[...]}.',
@@ -605,6 +625,10 @@ def replan(
     if clash:
         raise InvalidInput(f"{clash[0]}: a late batch must not also be one of the plan's manifests")
     parcels = service.read_plan_manifests(ws, base, [*manifests, *events.late_files])
+    carried = {pid for r in base.routes for s in r.stops for pid in s.load}
+    why = another_days_plan(plan_file, base.date, carried, parcels, manifests, every=True)
+    if why:
+        raise InvalidInput(why)
     late = {f: [p.tracking_no for p in parcels if p.source == f.name] for f in events.late_files}
     try:
         with console.status("Re-planning..."):
