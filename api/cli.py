@@ -26,6 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli_day_inputs import another_days_plan, nothing_to_plan
+from api.cli_outputs import out_file, out_folder
 from api.cli_scans import register as register_scans
 from api.cli_scenarios import register as register_scenarios
 from api.cli_service import register as register_service
@@ -374,7 +375,9 @@ County = Annotated[Path | None, typer.Option(help=COUNTY_HELP)]
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-out"),
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)] = Path(
+        "demo-out"
+    ),
     parcels: Annotated[int, typer.Option(min=1, help="Parcels in the day.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated day.")] = 0,
     time_limit: TimeLimit = 30.0,
@@ -405,7 +408,7 @@ def demo(
 @app.command()
 def plan(
     manifests: Annotated[list[Path], typer.Argument(help="Manifest files (CSV or JSON).")],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)],
     fleet: FleetFile = None,
     network: Network = None,
     time_limit: TimeLimit = 30.0,
@@ -495,7 +498,7 @@ def solve(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
     format: Annotated[str, typer.Option("--format", help="vrplib | solomon | vroom")] = "vrplib",
     time_limit: Annotated[float, typer.Option(min=0.1, help="Time limit (s).")] = 30.0,
-    out: Annotated[Path | None, typer.Option(help="Solution JSON file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Solution JSON file.", callback=out_file)] = None,
     engine: Annotated[
         str, typer.Option(help="portfolio | ortools | pyvrp (vrplib and solomon)")
     ] = "portfolio",
@@ -542,7 +545,7 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
 def sheets(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="A stored plan.json.")],
     manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)],
     format: Annotated[
         str, typer.Option("--format", help="Comma-separated: pdf,gpx,xlsx,csv,loading.")
     ] = ",".join(service.SHEET_FORMATS),
@@ -595,7 +598,9 @@ def replan(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="The plan to change.")],
     manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
     event: EventOption,
-    out: Annotated[Path, typer.Option(help="Output folder for the new version.")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder for the new version.", callback=out_folder)
+    ],
     time_limit: Annotated[float, typer.Option(min=1.0, help="Seconds for the solver.")] = 30.0,
     fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file the plan used.")] = None,
     network: Network = None,
@@ -661,7 +666,7 @@ def replan(
 
 @network_app.command("points")
 def network_points(
-    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.", callback=out_file)],
     network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
     county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
 ) -> None:
