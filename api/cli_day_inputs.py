@@ -54,7 +54,7 @@ def another_days_plan(
     names = ", ".join(m.name for m in manifests)
     if len(missing) == len(set(plan_parcels)):
         days = sorted({p.due_date.isoformat() for p in parcels})
-        due = f" (due {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''})" if days else ""
+        due = f"; due {days[0]}{f' to {days[-1]}' if len(days) > 1 else ''}" if days else ""
         return (
             f"{plan_file}: none of the plan's {len(missing)} parcels is in the manifests "
             f"given ({names}{due}); the plan is for {date.isoformat()}: give that day's manifests"
