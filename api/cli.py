@@ -569,6 +569,10 @@ def sheets(
         raise InvalidInput(f"{plan_file}: {exc}") from exc
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
+    own = plan.parcel_ids() - {c.parcel_id for c in plan.carried_in}
+    why = another_days_plan(plan_file, plan.date, own, parcels, manifests)
+    if why:
+        raise InvalidInput(why)
     try:
         with console.status("Writing sheets..."):
             written = service.write_sheets(ws, out, plan, parcels, formats, chosen)

@@ -60,6 +60,16 @@ def test_replan_names_the_manifests_not_the_events(one_parcel_day: Path, tmp_pat
     assert not (tmp_path / "v2").exists()
 
 
+def test_sheets_names_another_days_manifests(one_parcel_day: Path, tmp_path: Path) -> None:
+    other = tmp_path / "next.csv"
+    other.write_text(HEADER + NEXT_DAY, encoding="utf-8")
+    plan = one_parcel_day / "out" / "plan.json"
+    r = run("sheets", str(plan), str(other), "--out", str(tmp_path / "papers"))
+    assert r.returncode == 2, r.stderr
+    assert "none of the plan's 1 parcels is in the manifests given (next.csv" in r.stderr
+    assert not (tmp_path / "papers").exists()
+
+
 def test_the_same_days_manifests_still_validate(one_parcel_day: Path) -> None:
     plan = one_parcel_day / "out" / "plan.json"
     r = run("validate", str(plan), str(one_parcel_day / "day.csv"))
