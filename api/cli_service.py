@@ -102,6 +102,21 @@ def _check_listen(host: str, port: int) -> None:
         raise typer.Exit(2) from None
 
 
+def _check_vehicle(engine: Engine, vehicle: str, county: Path | None) -> None:
+    """Exit 2 unless `vehicle` is in the fleet in force (the last one PUT, else the county's):
+    a mistyped id would make a key that reads no sheet."""
+    from api.fleet_store import current_fleet_toml
+    from dispatch.fleet import fleet_for_county, fleet_text_for_county
+    from dispatch.workspace import county_of
+
+    served = county_of(county)
+    text = current_fleet_toml(engine)
+    fleet = fleet_text_for_county(text, served) if text else fleet_for_county(served)
+    if vehicle not in {v.vehicle_id for v in fleet.vehicles}:
+        typer.echo(f"error: --vehicle {vehicle} is not a vehicle of the fleet in force", err=True)
+        raise typer.Exit(2)
+
+
 def _check_station(station: str, county: Path | None) -> None:
     """Exit 2 unless `station` is a town station of the county (the embedded one by default)."""
     from dispatch.workspace import CountyError, county_of
@@ -136,6 +151,8 @@ def create(
         _check_station(station, county)
     engine = _open_db(db or default_db_url())
     try:
+        if vehicle and role == "driver":
+            _check_vehicle(engine, vehicle, county)
         key = create_key(engine, role, vehicle, station)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
