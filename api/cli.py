@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli_day_inputs import another_days_plan, nothing_to_plan
+from api.cli_day_inputs import another_county, another_days_plan, nothing_to_plan
 from api.cli_outputs import out_file, out_folder
 from api.cli_scans import register as register_scans
 from api.cli_scenarios import register as register_scenarios
@@ -465,10 +466,12 @@ def validate(
     plan = _read_plan_json(plan_file)
     previous = _load_plan(carry_over, "--carry-over: ") if carry_over else None
     ws = _workspace(network, county)
+    model = _plan_model(plan)
+    _same_county(plan_file, model, ws)
     chosen = _fleet(ws, fleet)
     closed = _closures(ws, closures)
     parcels, _ = service.read_manifest_files(ws, manifests)
-    _same_day(plan_file, plan, parcels, manifests)
+    _same_day(plan_file, model, parcels, manifests)
     violations = service.check_plan_file(ws, plan, parcels, chosen, previous, closed)
     for line in violations:
         typer.echo(line)
@@ -478,17 +481,39 @@ def validate(
     console.print(f"[green]valid[/green]: {plan_file} keeps every rule")
 
 
+def _plan_model(plan: dict[str, Any]) -> service.Plan | None:
+    """The model of a plan's raw JSON; None when it does not read (the validator then names
+    the bad field)."""
+    try:
+        return read_plan(plan)
+    except PlanFormatError:
+        return None
+
+
+def _same_county(plan_file: Path, plan: service.Plan | None, ws: service.Workspace) -> None:
+    """InvalidInput when the plan was made for another county than the one loaded."""
+    why = None if plan is None else another_county(plan_file, plan.kpis.county, ws.county.name)
+    if why:
+        raise InvalidInput(why)
+
+
 def _same_day(
-    plan_file: Path, plan: dict[str, Any], parcels: list[Parcel], manifests: list[Path]
+    plan_file: Path,
+    plan: service.Plan | None,
+    parcels: Sequence[Parcel],
+    manifests: Sequence[Path],
+    every: bool = False,
 ) -> None:
     """InvalidInput when none of the plan's own parcels is in the manifests (another day's
-    plan or manifests); a plan that is only partly off is left to the validator."""
-    try:
-        model = read_plan(plan)
-    except PlanFormatError:
-        return  # the validator names the bad field
-    own = model.parcel_ids() - {c.parcel_id for c in model.carried_in}
-    why = another_days_plan(plan_file, model.date, own, parcels, manifests)
+    plan or manifests); with `every`, also when some are missing (a re-plan needs each one
+    it carries). A plan only partly off is otherwise left to the validator."""
+    if plan is None:
+        return
+    if every:
+        own = {pid for r in plan.routes for s in r.stops for pid in s.load}
+    else:
+        own = plan.parcel_ids() - {c.parcel_id for c in plan.carried_in}
+    why = another_days_plan(plan_file, plan.date, own, parcels, manifests, every=every)
     if why:
         raise InvalidInput(why)
 
@@ -563,16 +588,14 @@ def sheets(
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     plan = _load_plan(plan_file)
     ws = _workspace(network, county)
+    _same_county(plan_file, plan, ws)
     try:  # the routes are drawn around the road closures the plan records
         ws = service.drawn_on(ws, plan)
     except service.ClosureError as exc:
         raise InvalidInput(f"{plan_file}: {exc}") from exc
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
-    own = plan.parcel_ids() - {c.parcel_id for c in plan.carried_in}
-    why = another_days_plan(plan_file, plan.date, own, parcels, manifests)
-    if why:
-        raise InvalidInput(why)
+    _same_day(plan_file, plan, parcels, manifests)
     try:
         with console.status("Writing sheets..."):
             written = service.write_sheets(ws, out, plan, parcels, formats, chosen)
@@ -623,6 +646,7 @@ def replan(
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     base = _load_plan(plan_file)
     ws = _workspace(network, county)
+    _same_county(plan_file, base, ws)
     chosen = _fleet(ws, fleet)
     vehicles = frozenset(v.vehicle_id for v in chosen.vehicles)
     try:
@@ -634,10 +658,7 @@ def replan(
     if clash:
         raise InvalidInput(f"{clash[0]}: a late batch must not also be one of the plan's manifests")
     parcels = service.read_plan_manifests(ws, base, [*manifests, *events.late_files])
-    carried = {pid for r in base.routes for s in r.stops for pid in s.load}
-    why = another_days_plan(plan_file, base.date, carried, parcels, manifests, every=True)
-    if why:
-        raise InvalidInput(why)
+    _same_day(plan_file, base, parcels, manifests, every=True)
     late = {f: [p.tracking_no for p in parcels if p.source == f.name] for f in events.late_files}
     try:
         with console.status("Re-planning..."):

@@ -1,5 +1,6 @@
 """Whether the files a day's command was given fit together, checked before any planning: the
-manifests hold something to plan, and a stored plan and the manifests are of the same day.
+manifests hold something to plan, a stored plan is of the county loaded, and a stored plan and
+the manifests are of the same day.
 
 A user who passes header-only files, or yesterday's plan with today's manifests, gets one line
 naming the files, not an empty plan or hundreds of violations, one per parcel.
@@ -65,3 +66,11 @@ def another_days_plan(
         f"{plan_file}: {len(missing)} of the plan's parcels are in none of the manifests "
         f"given ({names}), e.g. {', '.join(missing[:3])}"
     )
+
+
+def another_county(plan_file: Path, plan_county: str | None, county: str) -> str | None:
+    """Why `plan_file`, made for `plan_county` (its `kpis.county`), does not fit the `county`
+    loaded, or None (also for a plan that does not say)."""
+    if plan_county is None or plan_county == county:
+        return None
+    return f"{plan_file}: a plan for {plan_county}, not {county}: give its county folder (--county)"

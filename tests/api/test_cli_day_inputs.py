@@ -1,6 +1,6 @@
-"""Files a user plausibly mixes up: header-only manifests, another day's plan for validate and
-replan. Each is refused with one line naming the files (exit 2), never an empty plan or one
-violation per parcel."""
+"""Files a user plausibly mixes up: header-only manifests, another day's or another county's
+plan for validate, sheets and replan. Each is refused with one line naming the files (exit 2),
+never an empty plan or one error per parcel."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from tests.api.test_cli import DAY, GOOD, HEADER, run
 
+KARHULA = Path(__file__).resolve().parents[1] / "geodata" / "data" / "karhula"
 NEXT_DAY = "ZT900,中通快递,delivery,500118118201,,,,1.5,4,0,2026-11-29\n"
 BREAKDOWN = '{"type":"breakdown","vehicle_id":"HUB-V01","time":"2026-11-28T09:30:00+08:00"}'
 
@@ -68,6 +69,18 @@ def test_sheets_names_another_days_manifests(one_parcel_day: Path, tmp_path: Pat
     assert r.returncode == 2, r.stderr
     assert "none of the plan's 1 parcels is in the manifests given (next.csv" in r.stderr
     assert not (tmp_path / "papers").exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "sheets"])
+def test_another_countys_plan_names_the_county(
+    command: str, one_parcel_day: Path, tmp_path: Path
+) -> None:
+    plan = one_parcel_day / "out" / "plan.json"
+    out = ["--out", str(tmp_path / "papers")] if command == "sheets" else []
+    r = run(command, str(plan), str(one_parcel_day / "day.csv"), "--county", str(KARHULA), *out)
+    assert r.returncode == 2, r.stderr
+    assert f"{plan}: a plan for 永川区, not Karhula: give its county folder (--county)" in r.stderr
+    assert "unknown point" not in r.stderr
 
 
 def test_the_same_days_manifests_still_validate(one_parcel_day: Path) -> None:
