@@ -653,10 +653,16 @@ def replan(
         events = read_events(event, ws, base.date, vehicles)
     except EventInputError as exc:
         raise InvalidInput("--event: " + "\n".join(exc.problems)) from exc
-    names = {m.name for m in manifests}
+    names = {m.name: m for m in manifests}
     clash = [f for f in events.late_files if f.name in names]
-    if clash:
-        raise InvalidInput(f"{clash[0]}: a late batch must not also be one of the plan's manifests")
+    if clash:  # parcels name their file by its name alone
+        same = names[clash[0].name]
+        why = (
+            "is also one of the plan's manifests"
+            if same.resolve() == clash[0].resolve()
+            else f"has the same file name as the plan's manifest {same}: rename it"
+        )
+        raise InvalidInput(f"{clash[0]}: a late batch {why}")
     parcels = service.read_plan_manifests(ws, base, [*manifests, *events.late_files])
     _same_day(plan_file, base, parcels, manifests, every=True)
     late = {f: [p.tracking_no for p in parcels if p.source == f.name] for f in events.late_files}

@@ -83,6 +83,21 @@ def test_another_countys_plan_names_the_county(
     assert "unknown point" not in r.stderr
 
 
+def test_a_late_batch_named_like_a_manifest_is_told_to_rename(
+    one_parcel_day: Path, tmp_path: Path
+) -> None:
+    late = tmp_path / "day.csv"  # the carrier's late file, named as its morning one
+    late.write_text(HEADER + GOOD.replace("ZT001", "ZT777"), encoding="utf-8")
+    event = json.dumps({"type": "late_parcels", "manifest": str(late)})
+    plan, day = one_parcel_day / "out" / "plan.json", one_parcel_day / "day.csv"
+    r = run("replan", str(plan), str(day), "--event", event, "--out", str(tmp_path / "v2"))
+    assert r.returncode == 2, r.stderr
+    assert f"{late}: a late batch has the same file name as the plan's manifest {day}" in r.stderr
+    event = json.dumps({"type": "late_parcels", "manifest": str(day)})
+    r = run("replan", str(plan), str(day), "--event", event, "--out", str(tmp_path / "v2"))
+    assert r.returncode == 2 and "a late batch is also one of the plan's manifests" in r.stderr
+
+
 def test_the_same_days_manifests_still_validate(one_parcel_day: Path) -> None:
     plan = one_parcel_day / "out" / "plan.json"
     r = run("validate", str(plan), str(one_parcel_day / "day.csv"))
