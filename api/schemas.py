@@ -468,9 +468,10 @@ class TownKpi(BaseModel):
     )
     cost_fen: int
     cost_per_parcel_fen: int
-    on_time_share: float = Field(
-        description="share of the town's parcels planned for today (not deferred, not "
-        "unassigned); delivery on time is not measured until scans exist"
+    planned_today_share: float = Field(
+        description="share of the town's parcels the plan carries today (not deferred, not "
+        "unassigned): a planned figure; what was delivered on time is measured from the "
+        "drivers' scans (GET /v1/actuals, GET /v1/assessment: on_time_share)"
     )
 
 

@@ -754,7 +754,8 @@ def route_geojson(ws: Workspace, plan: Plan, route_id: str) -> dict[str, Any]:
 
 def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict[str, Any]]:
     """Per town: parcels, delivered, produce collected and left behind, cost share and per
-    parcel, planned-today share.
+    parcel, and the share the plan carries today (a planned figure, not an on-time share:
+    that comes from scans, dispatch.actuals).
 
     A route's cost is shared among towns by the parcels it handles there; planned today means
     delivered or collected on the planned day (not deferred, not unassigned). Produce left
@@ -772,7 +773,7 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
                 "collected": 0,
                 "cost_fen": 0.0,
                 "parcels": 0,
-                "late": 0,
+                "not_today": 0,
                 "produce": 0,
             },
         )
@@ -799,7 +800,7 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
         for t, k in handled.items():
             row(t)["cost_fen"] += r.cost_fen * k / total
     for u in plan.unassigned:
-        row(town_of[by_id[u.parcel_id].point_id])["late"] += 1
+        row(town_of[by_id[u.parcel_id].point_id])["not_today"] += 1
     out = []
     for town, figures in sorted(stats.items()):
         done = figures["delivered"] + figures["collected"]
@@ -813,8 +814,10 @@ def town_kpis(ws: Workspace, plan: Plan, parcels: Sequence[Parcel]) -> list[dict
                 "produce_left": int(figures["produce"] - figures["collected"]),
                 "cost_fen": round(figures["cost_fen"]),
                 "cost_per_parcel_fen": round(figures["cost_fen"] / done) if done else 0,
-                "on_time_share": (
-                    round(1 - figures["late"] / count, 4) if (count := figures["parcels"]) else 1.0
+                "planned_today_share": (
+                    round(1 - figures["not_today"] / count, 4)
+                    if (count := figures["parcels"])
+                    else 1.0
                 ),
             }
         )

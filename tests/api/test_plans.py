@@ -111,6 +111,8 @@ def test_plan_lifecycle(db_url: str, county, manifest_dir: Path) -> None:
         towns = kpis["towns"]
         assert towns and all(t["plan_id"] == plan_id for t in towns)
         assert sum(t["parcels"] for t in towns) == 200
+        # a planned figure, named so that it is not taken for the scanned on-time share
+        assert all("on_time_share" not in t and 0 <= t["planned_today_share"] <= 1 for t in towns)
         rows = manifest_bytes(county, manifest_dir, 200, seed=11).decode("utf-8-sig")
         pickups = sum(1 for line in rows.splitlines() if ",pickup," in line)
         assert sum(t["collected"] + t["produce_left"] for t in towns) == pickups
