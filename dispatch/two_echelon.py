@@ -8,6 +8,9 @@ The day is solved as a sequence of legs, each an optimizer problem solved in wav
    parcels are unloaded and sorted, deliver, and bring the villages' produce back;
 3. afternoon (echelon 1): the hub's vehicles fetch the produce waiting at stations and, with
    the time they have left, serve directly what the village runs could not take.
+4. late insertion: what is still due today goes on planned hub trips that have room for it
+   (see dispatch.late_insertion), e.g. produce onto a hub vehicle that calls at its station
+   after it is there anyway.
 Produce that reaches a station after the last hub vehicle that could carry it has called
 waits there (held) for the next day. Every vehicle works from its own base, and its driver's
 day (lunch, maximum shift, turnaround, recharge) is kept across all of its trips.
@@ -25,6 +28,7 @@ from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import Fleet, FleetVehicle
 from dispatch.jobs import Job, Role, make_jobs
+from dispatch.late_insertion import insert_late
 from dispatch.legs import IN_PROCESS, Engines, LegResult, Trip, serve_in_waves
 from dispatch.modes import route_parcels
 from dispatch.parcel import Parcel
@@ -37,8 +41,9 @@ from dispatch.workspace import Workspace
 #: hundred local-search steps settle a dozen stops long before any time limit.
 SMALL_LEG_JOBS = 15
 SMALL_LEG_SOLUTIONS = 400
-#: Share of the time limit for the morning runs, the village runs and the afternoon runs.
-SHARES = {"morning": 0.4, "village": 0.3, "afternoon": 0.2}
+#: Share of the time limit for the morning runs, the village runs, the afternoon runs and the
+#: late insertion (at most: it stops once nothing more fits).
+SHARES = {"morning": 0.4, "village": 0.3, "afternoon": 0.2, "late": 0.05}
 
 Progress = Callable[[float, int | None], None]
 
@@ -240,12 +245,19 @@ class _Day:
         afternoon = self._waves(collect + repair + retry, self.hub_vehicles, 1, "afternoon")
         trips += afternoon.trips
         not_collected = [j for j in afternoon.unserved if j.role is Role.COLLECT]
-        produce_held, stay = self._hold(not_collected, trips)
-        held += produce_held
-        if stay:
-            trips = _without(trips, {p.tracking_no for p in stay})
-            left_out += unassigned(self.rules, stay, "capacity_full")
-        for job in afternoon.unserved:
+        produce_held, stay_jobs = self._hold(not_collected, trips)
+        held += [
+            Held(p, j.point_id, self.arrived[p.tracking_no])
+            for j in produce_held
+            for p in j.pickups
+        ]
+
+        # 4. Late insertion: what is still due today, on the planned trips that have room.
+        due = [j for j in afternoon.unserved if j.role is not Role.COLLECT and not j.deferrable]
+        trips, late = self._late(trips, stay_jobs + due, produce_held)
+        stay = [p for j in late if j.role is Role.COLLECT for p in j.pickups]
+        left_out += unassigned(self.rules, stay, "capacity_full")
+        for job in [*late, *(j for j in afternoon.unserved if j.deferrable)]:
             if job.role is not Role.COLLECT:
                 left_out += explain(
                     self.rules,
@@ -263,6 +275,33 @@ class _Day:
             why_direct=routing.why_direct,
             engines=dict(sorted(self.wins.items())),
         )
+
+    def _late(
+        self, trips: list[Trip], jobs: Sequence[Job], held: Sequence[Job]
+    ) -> tuple[list[Trip], list[Job]]:
+        """The trips with `jobs` inserted where they fit (dispatch.late_insertion), and the jobs
+        left. Produce a village run brought to a station that no hub vehicle takes from there
+        stays in its village instead, where a hub trip with room may fetch it; `held`: the
+        produce held at stations, whose calls may not move past its ready time."""
+        held_ready: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+        for j in held:
+            held_ready[j.point_id].append((j.ready_s, j.cold))
+        deadline = time.monotonic() + self.budget.of("late")
+        trips, left = insert_late(self.rules, self.drivers, trips, jobs, held_ready, deadline)
+        produce = [
+            p
+            for j in left
+            if j.role is Role.COLLECT
+            for p in j.pickups
+            if p.tracking_no not in self.resume.at_station
+        ]
+        if not produce:
+            return trips, left
+        trips = _without(trips, {p.tracking_no for p in produce})
+        fetch, _ = self._jobs(produce, Role.DIRECT, self.hub_vehicles)
+        trips, unfetched = insert_late(self.rules, self.drivers, trips, fetch, held_ready, deadline)
+        gone = {p.tracking_no for p in produce}
+        return trips, [j for j in left if not gone & {p.tracking_no for p in j.parcels}] + unfetched
 
     def _station_options(self, point_id: str) -> list[FleetVehicle]:
         """Station vehicles that could serve a point: its town station's, for a village, unless
@@ -361,17 +400,14 @@ class _Day:
         )
         return jobs
 
-    def _hold(self, jobs: Sequence[Job], trips: Sequence[Trip]) -> tuple[list[Held], list[Parcel]]:
+    def _hold(self, jobs: Sequence[Job], trips: Sequence[Trip]) -> tuple[list[Job], list[Job]]:
         """Produce left at stations: held when it arrived after the last hub vehicle that could
-        carry it called; otherwise it stays in its village (returned second)."""
-        held: list[Held] = []
-        stay: list[Parcel] = []
+        carry it called (returned first); otherwise it stays in its village (second)."""
+        held: list[Job] = []
+        stay: list[Job] = []
         for job in jobs:
             last = last_call(trips, job.point_id, job.cold)
-            if last is None or last < job.ready_s:
-                held += [Held(p, job.point_id, self.arrived[p.tracking_no]) for p in job.pickups]
-            else:
-                stay += job.pickups
+            (held if last is None or last < job.ready_s else stay).append(job)
         return held, stay
 
 
