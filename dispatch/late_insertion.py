@@ -9,7 +9,8 @@ absorb it. An insertion is kept only if the rules still hold: the time windows o
 and of every visit that moves, capacity along the trip, range, the trip slot's latest end
 and longest span, the vehicle's next trip (unloading and recharge first), the depot's hours,
 the driver's lunch (one inside the trip stays where it is, with no work in it; the trip does
-not run into one outside it), feeder drops unmoved (the village runs leave after them) and
+not run into one outside it), the stops with feeder drops unmoved (the village runs leave
+once they are done and sorted) and
 no call at a station moved to or past the time produce held there for tomorrow was ready
 (it would have to be taken). The cheapest insertion (route cost added, fen) goes first,
 then the next cheapest, until nothing more fits or the deadline passes.
@@ -24,8 +25,9 @@ from dataclasses import dataclass, replace
 
 from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
-from dispatch.jobs import Job, Role
+from dispatch.jobs import Job
 from dispatch.legs import Trip, Visit, service_time
+from dispatch.station_timing import feeder_ready
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def _best(
     lunch = drivers.days[trip.vehicle.vehicle_id].lunch_s
     inside = lunch is not None and trip.times.load_s <= lunch < trip.times.unload_end_s
     gap = sum(v.end_s <= lunch for v in trip.visits) if inside and lunch is not None else None
+    drops = feeder_ready([trip], 0)  # the village runs leave after these: they may not move
     points = [trip.depot, *(v.job.point_id for v in trip.visits), trip.depot]
     metres = [rules.ws.travel_m(vt.name, a, b, rules.fleet) for a, b in itertools.pairwise(points)]
     best: _Option | None = None
@@ -130,7 +133,7 @@ def _best(
             new = _inserted(rules, trip, job, k, lunch if inside else None, lunch_gap)
             if new is None or not _keeps_day(rules, new, trip, lunch, inside, next_load_s):
                 continue
-            if not _before_held(rules, new, held_ready):
+            if feeder_ready([new], 0) != drops or not _before_held(rules, new, held_ready):
                 continue
             extra_s = new.times.unload_end_s - trip.times.unload_end_s
             cost = vt.cost_per_km_fen * extra_m / 1000 + vt.cost_per_hour_fen * extra_s / 3600
@@ -178,7 +181,7 @@ def _inserted(
     lunch_gap: int | None,
 ) -> Trip | None:
     """The trip with `job` served as its `k`-th visit and the later visits moved on, or None
-    when a window is missed or a feeder drop would move. An inside lunch stays at `lunch_s`
+    when a window is missed. An inside lunch stays at `lunch_s`
     and comes before visit `lunch_gap` (the return to the depot for the last gap)."""
     ws, fleet = rules.ws, rules.fleet
     s = fleet.settings
@@ -202,8 +205,6 @@ def _inserted(
         if i > k and start == planned.start_s:
             visits += seq[i:]  # the detour is absorbed: the rest goes as planned
             return replace(trip, visits=tuple(visits))
-        if planned.job.role is Role.FEED and i > k:
-            return None  # the station's village runs leave after this drop
         end = start + service_time(planned.job, fleet)
         visits.append(Visit(planned.job, start, end))
         t, prev = end, planned.job.point_id

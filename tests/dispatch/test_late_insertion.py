@@ -1,6 +1,6 @@
 """Late insertion on the tiny county: a job left by the legs goes into a planned trip with
-room, around the driver's lunch, and the independent validator accepts the day; feeder drops
-and calls before held produce do not move."""
+room, around the driver's lunch, and the independent validator accepts the day; stops with
+feeder drops and calls before held produce do not move."""
 
 from __future__ import annotations
 
@@ -70,22 +70,28 @@ def test_a_left_job_goes_into_a_trip_across_lunch_and_the_day_stays_valid(ws: Wo
     assert validate_plan(plan, service.plan_inputs(ws, f, parcels)) == []
 
 
-def test_feeder_drops_and_calls_before_held_produce_stay_put(ws: Workspace) -> None:
+def test_stops_with_feeder_drops_stay_put(ws: Workspace) -> None:
     f = _van(ws, 7 * HOUR)
     feed = Job(S1, Role.FEED, deliveries=(parcel(1, V11),), due_s=f.settings.station_deadline_s)
     drivers, rules, trip = _planned(ws, f, [feed])
-    # a parcel for S1 itself costs the same before the drop as after it, but before it would
-    # move the drop, after which S1's village runs leave
-    drop = trip.visits[0]
+    village = Job(V12, Role.DIRECT, deliveries=(parcel(3, V12),))
+    # a parcel for S1 itself would move the drop (before it) or make its stop end later (after
+    # it), and S1's village runs leave once that stop is done and sorted
     for_s1 = Job(S1, Role.STATION, deliveries=(parcel(2, S1),))
-    trips, unplaced = insert_late(rules, drivers, [trip], [for_s1], {}, time.monotonic() + 5)
-    assert unplaced == [] and trips[0].visits[0] == drop and trips[0].visits[1].job == for_s1
-    # produce held at S1, ready just after the van leaves it: another job at S1 after the drop
-    # would make the call end later, past the time the produce was there
-    drivers, rules, trip = _planned(ws, f, [feed])
-    at_s1 = Job(S1, Role.STATION, deliveries=(parcel(3, S1),))
+    _, unplaced = insert_late(rules, drivers, [trip], [for_s1], {}, time.monotonic() + 5)
+    assert unplaced == [for_s1]
+    # after the drop, at the next point, it fits
+    trips, unplaced = insert_late(rules, drivers, [trip], [village], {}, time.monotonic() + 5)
+    assert unplaced == [] and trips[0].visits[0] == trip.visits[0]
+
+
+def test_a_call_does_not_move_past_produce_held_at_the_station(ws: Workspace) -> None:
+    f = _van(ws, 7 * HOUR)
+    drivers, rules, trip = _planned(ws, f, [Job(S1, Role.STATION, deliveries=(parcel(1, S1),))])
+    more = Job(S1, Role.STATION, deliveries=(parcel(2, S1),))
+    # produce held at S1, ready just after the van leaves it: a longer call would find it there
     held = {S1: [(trip.visits[0].end_s + 1, False)]}
-    _, unplaced = insert_late(rules, drivers, [trip], [at_s1], held, time.monotonic() + 5)
-    assert unplaced == [at_s1]
-    _, unplaced = insert_late(rules, drivers, [trip], [at_s1], {}, time.monotonic() + 5)
+    _, unplaced = insert_late(rules, drivers, [trip], [more], held, time.monotonic() + 5)
+    assert unplaced == [more]
+    _, unplaced = insert_late(rules, drivers, [trip], [more], {}, time.monotonic() + 5)
     assert unplaced == []
