@@ -8,8 +8,9 @@ vehicle may serve it; the visits after it move later by the detour where waiting
 absorb it. An insertion is kept only if the rules still hold: the time windows of the job
 and of every visit that moves, capacity along the trip, range, the trip slot's latest end
 and longest span, the vehicle's next trip (unloading and recharge first), the depot's hours,
-the driver's lunch (one inside the trip stays where it is, with no work in it; the trip does
-not run into one outside it), the stops with feeder drops unmoved (the village runs leave
+the driver's lunch (one inside the trip stays where it is, with no work in it; one at the
+depot right after the trip starts later with it, still in its window; the trip does not run
+into any other), the stops with feeder drops unmoved (the village runs leave
 once they are done and sorted) and
 no call at a station moved to or past the time produce held there for tomorrow was ready
 (it would have to be taken). The cheapest insertion (route cost added, fen) goes first,
@@ -25,9 +26,9 @@ from dataclasses import dataclass, replace
 
 from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
-from dispatch.jobs import Job
+from dispatch.jobs import Job, Role
 from dispatch.legs import Trip, Visit, service_time
-from dispatch.station_timing import feeder_ready
+from dispatch.station_timing import stop_ends
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,8 @@ def insert_late(
         if choice is None:
             break
         _, j, t = choice
-        placed = options.pop(j)[t].trip
+        out = place(drivers, out, t, options.pop(j)[t].trip)
         del left[j]
-        if after[t] is None:
-            drivers.retime_last(placed.vehicle.vehicle_id, placed.times)
-        out[t] = placed
         for other in left:  # insertions into the old trip t are void
             options[other].pop(t, None)
         for other in left:
@@ -85,6 +83,36 @@ def insert_late(
                 break
             consider(other, t)
     return out, list(left.values())
+
+
+def insertions(
+    rules: Eligibility,
+    drivers: Drivers,
+    trips: Sequence[Trip],
+    job: Job,
+    held_ready: Mapping[str, Sequence[tuple[int, bool]]],
+) -> list[tuple[int, Trip]]:
+    """Each echelon-1 trip's cheapest feasible insertion of `job`: (trip index, the trip with
+    the job), cheapest first. Nothing is booked; `place` books one."""
+    after = _next_loads(trips)
+    found: list[tuple[float, int, Trip]] = []
+    for t, trip in enumerate(trips):
+        if trip.echelon == 1:
+            option = _best(rules, drivers, trip, job, after[t], held_ready)
+            if option is not None:
+                found.append((option.cost_fen, t, option.trip))
+    return [(t, new) for _, t, new in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def place(drivers: Drivers, trips: Sequence[Trip], t: int, new: Trip) -> list[Trip]:
+    """The trips with trip `t` replaced by its longer version `new`; where it is its vehicle's
+    last trip, the driver's day ends later too, and a lunch right after it starts later."""
+    vid = new.vehicle.vehicle_id
+    if drivers.days[vid].lunch_s == trips[t].times.unload_end_s:
+        drivers.move_lunch(vid, new.times.unload_end_s)
+    if _next_loads(trips)[t] is None:
+        drivers.retime_last(vid, new.times)
+    return [new if k == t else trip for k, trip in enumerate(trips)]
 
 
 def _next_loads(trips: Sequence[Trip]) -> list[int | None]:
@@ -116,7 +144,7 @@ def _best(
     lunch = drivers.days[trip.vehicle.vehicle_id].lunch_s
     inside = lunch is not None and trip.times.load_s <= lunch < trip.times.unload_end_s
     gap = sum(v.end_s <= lunch for v in trip.visits) if inside and lunch is not None else None
-    drops = feeder_ready([trip], 0)  # the village runs leave after these: they may not move
+    drops = _feed_stops(trip)  # the village runs leave after these: they may not move
     points = [trip.depot, *(v.job.point_id for v in trip.visits), trip.depot]
     metres = [rules.ws.travel_m(vt.name, a, b, rules.fleet) for a, b in itertools.pairwise(points)]
     best: _Option | None = None
@@ -133,7 +161,7 @@ def _best(
             new = _inserted(rules, trip, job, k, lunch if inside else None, lunch_gap)
             if new is None or not _keeps_day(rules, new, trip, lunch, inside, next_load_s):
                 continue
-            if feeder_ready([new], 0) != drops or not _before_held(rules, new, held_ready):
+            if not drops <= _feed_stops(new) or not _before_held(rules, new, held_ready):
                 continue
             extra_s = new.times.unload_end_s - trip.times.unload_end_s
             cost = vt.cost_per_km_fen * extra_m / 1000 + vt.cost_per_hour_fen * extra_s / 3600
@@ -243,6 +271,10 @@ def _keeps_day(
         return end <= (s.lunch_latest_s if next_load_s is None else s.lunch_earliest_s)
     if inside or end == old.times.unload_end_s:
         return True
+    if lunch_s == old.times.unload_end_s:  # lunch at the depot right after: it moves along
+        return end <= s.lunch_latest_s and (
+            next_load_s is None or end + s.lunch_duration_s <= next_load_s
+        )
     return not (lunch_s < end and times.load_s < lunch_s + s.lunch_duration_s)
 
 
@@ -256,3 +288,12 @@ def _before_held(
             if rules.may_carry(trip.vtype, cold) and v.end_s >= ready:
                 return False
     return True
+
+
+def _feed_stops(trip: Trip) -> set[tuple[str, int]]:
+    """(station, departure s) of the trip's stops with a feeder drop."""
+    return {
+        (point, leaves)
+        for point, leaves, members in stop_ends(trip)
+        if any(trip.visits[k].job.role is Role.FEED for k in members)
+    }

@@ -331,3 +331,24 @@ def test_produce_left_at_a_station_rides_a_hub_trip_that_calls_there_anyway(
     assert "T0001" in reefer["stops"][-1]["drop"]
     previous = read_plan(copy.deepcopy(yesterday))
     assert service.check_plan_file(tiny, today, today_parcels, one_trip, previous) == []
+
+
+def test_a_village_parcel_left_at_the_end_goes_through_its_station_after_all(
+    tiny: Workspace,
+) -> None:
+    """The hub's vehicles start after the station deadline, so no morning run feeds S2 and
+    none of them may enter V22 (a tricycle lane): the late insertion drops the parcel at S2 on
+    the hub trip that calls there anyway, and S2's tricycle takes it on once it is sorted."""
+    late = [
+        dataclasses.replace(v, shift_start_s=11 * HOUR) if v.depot == H else v
+        for v in tiny.fleet.vehicles
+    ]
+    f = dataclasses.replace(tiny.fleet, vehicles=late)
+    plan = plan_tiny(tiny, [parcel(1, S2), parcel(2, V22)], f)
+    assert plan["unassigned"] == []
+    hub_stop = next(
+        s for r in plan["routes"] if r["echelon"] == 1 for s in r["stops"] if "T0002" in s["drop"]
+    )
+    assert hub_stop["point_id"] == S2 and "T0001" in hub_stop["drop"]
+    (run,) = [r for r in plan["routes"] if r["echelon"] == 2]
+    assert run["vehicle_id"] == f"{S2}-E1" and "T0002" in run["stops"][0]["load"]
