@@ -10,7 +10,8 @@ The day is solved as a sequence of legs, each an optimizer problem solved in wav
    the time they have left, serve directly what the village runs could not take.
 4. late insertion: what is still due today goes on planned hub trips that have room for it
    (see dispatch.late_insertion), e.g. produce onto a hub vehicle that calls at its station
-   after it is there anyway.
+   after it is there anyway; a village's deliveries may still go through its station (a hub
+   call with room drops them, a station vehicle's next trip takes them on).
 Produce that reaches a station after the last hub vehicle that could carry it has called
 waits there (held) for the next day. Every vehicle works from its own base, and its driver's
 day (lunch, maximum shift, turnaround, recharge) is kept across all of its trips.
