@@ -117,6 +117,7 @@ def create_app(
     app.state.caches = Caches()
     app.state.day_facts = DayFactsCache()
     app.state.vroom_slots = asyncio.Semaphore(vroom.MAX_CONCURRENT)
+    app.state.ingest_slots = asyncio.Semaphore(scans.INGEST_SLOTS)
     errors.install(app)
     for module in (
         manifests,

@@ -16,6 +16,7 @@ import sys
 import time
 import traceback
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_day_inputs import another_county, another_days_plan, nothing_to_plan
+from api.cli_outputs import out_file, out_folder
 from api.cli_scans import register as register_scans
 from api.cli_scenarios import register as register_scenarios
 from api.cli_service import register as register_service
@@ -34,7 +37,7 @@ from dispatch.demo import generate_day, write_demo_manifests
 from dispatch.fleet import Fleet, fleet_for_county
 from dispatch.modes import requested_mode
 from dispatch.parcel import InputError, ManifestError, Parcel
-from dispatch.plan import InvalidRow, RequestedMode
+from dispatch.plan import InvalidRow, PlanFormatError, RequestedMode, read_plan
 from dispatch.workspace import CountyError, Problem, check_county
 from optimizer.formats import solve_file
 from optimizer.portfolio import ENGINES
@@ -329,7 +332,7 @@ def _summary(plan: service.Plan) -> None:
 
 def _print_errors(errors: list[InputError]) -> None:
     for e in errors[:200]:
-        console.print(f"[red]error[/red] {e}", highlight=False, markup=True)
+        console.print(f"[red]error[/red] {e}", highlight=False, markup=True, soft_wrap=True)
     if len(errors) > 200:
         console.print(f"... and {len(errors) - 200} more")
 
@@ -373,7 +376,9 @@ County = Annotated[Path | None, typer.Option(help=COUNTY_HELP)]
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-out"),
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)] = Path(
+        "demo-out"
+    ),
     parcels: Annotated[int, typer.Option(min=1, help="Parcels in the day.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated day.")] = 0,
     time_limit: TimeLimit = 30.0,
@@ -404,7 +409,7 @@ def demo(
 @app.command()
 def plan(
     manifests: Annotated[list[Path], typer.Argument(help="Manifest files (CSV or JSON).")],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)],
     fleet: FleetFile = None,
     network: Network = None,
     time_limit: TimeLimit = 30.0,
@@ -431,6 +436,9 @@ def plan(
     if invalid:
         console.print(f"[yellow]Skipping {len(invalid)} invalid row(s):[/yellow]")
         _print_errors(invalid)
+    empty = [] if carry_over else nothing_to_plan(manifests, parcels, invalid)
+    if empty:
+        raise ManifestError(empty)
     _plan_and_write(ws, parcels, invalid, options, out)
 
 
@@ -458,9 +466,12 @@ def validate(
     plan = _read_plan_json(plan_file)
     previous = _load_plan(carry_over, "--carry-over: ") if carry_over else None
     ws = _workspace(network, county)
+    model = _plan_model(plan)
+    _same_county(plan_file, model, ws)
     chosen = _fleet(ws, fleet)
     closed = _closures(ws, closures)
     parcels, _ = service.read_manifest_files(ws, manifests)
+    _same_day(plan_file, model, parcels, manifests)
     violations = service.check_plan_file(ws, plan, parcels, chosen, previous, closed)
     for line in violations:
         typer.echo(line)
@@ -470,12 +481,49 @@ def validate(
     console.print(f"[green]valid[/green]: {plan_file} keeps every rule")
 
 
+def _plan_model(plan: dict[str, Any]) -> service.Plan | None:
+    """The model of a plan's raw JSON; None when it does not read (the validator then names
+    the bad field)."""
+    try:
+        return read_plan(plan)
+    except PlanFormatError:
+        return None
+
+
+def _same_county(plan_file: Path, plan: service.Plan | None, ws: service.Workspace) -> None:
+    """InvalidInput when the plan was made for another county than the one loaded."""
+    why = None if plan is None else another_county(plan_file, plan.kpis.county, ws.county.name)
+    if why:
+        raise InvalidInput(why)
+
+
+def _same_day(
+    plan_file: Path,
+    plan: service.Plan | None,
+    parcels: Sequence[Parcel],
+    manifests: Sequence[Path],
+    every: bool = False,
+) -> None:
+    """InvalidInput when none of the plan's own parcels is in the manifests (another day's
+    plan or manifests); with `every`, also when some are missing (a re-plan needs each one
+    it carries). A plan only partly off is otherwise left to the validator."""
+    if plan is None:
+        return
+    if every:
+        own = {pid for r in plan.routes for s in r.stops for pid in s.load}
+    else:
+        own = plan.parcel_ids() - {c.parcel_id for c in plan.carried_in}
+    why = another_days_plan(plan_file, plan.date, own, parcels, manifests, every=every)
+    if why:
+        raise InvalidInput(why)
+
+
 @app.command()
 def solve(
     file: Annotated[Path, typer.Argument(help="Instance file.")],
     format: Annotated[str, typer.Option("--format", help="vrplib | solomon | vroom")] = "vrplib",
     time_limit: Annotated[float, typer.Option(min=0.1, help="Time limit (s).")] = 30.0,
-    out: Annotated[Path | None, typer.Option(help="Solution JSON file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Solution JSON file.", callback=out_file)] = None,
     engine: Annotated[
         str, typer.Option(help="portfolio | ortools | pyvrp (vrplib and solomon)")
     ] = "portfolio",
@@ -522,7 +570,7 @@ def _solve_vroom(file: Path, time_limit: float, out: Path | None) -> None:
 def sheets(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="A stored plan.json.")],
     manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    out: Annotated[Path, typer.Option(help="Output folder.", callback=out_folder)],
     format: Annotated[
         str, typer.Option("--format", help="Comma-separated: pdf,gpx,xlsx,csv,loading.")
     ] = ",".join(service.SHEET_FORMATS),
@@ -540,12 +588,14 @@ def sheets(
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     plan = _load_plan(plan_file)
     ws = _workspace(network, county)
+    _same_county(plan_file, plan, ws)
     try:  # the routes are drawn around the road closures the plan records
         ws = service.drawn_on(ws, plan)
     except service.ClosureError as exc:
         raise InvalidInput(f"{plan_file}: {exc}") from exc
     chosen = _fleet(ws, fleet) if fleet is not None else None
     parcels = service.read_plan_manifests(ws, plan, manifests)
+    _same_day(plan_file, plan, parcels, manifests)
     try:
         with console.status("Writing sheets..."):
             written = service.write_sheets(ws, out, plan, parcels, formats, chosen)
@@ -562,7 +612,7 @@ EventOption = Annotated[
         "--event",
         help="A re-plan event as JSON, as the API takes it (repeatable): "
         '{"type":"breakdown","vehicle_id":"HUB-V01","time":"2026-11-28T09:30:00+08:00"}, '
-        '{"type":"point_closed","point_id":"500118001201","reason":"..."}, '
+        '{"type":"point_closed","point_id":"500118001205","reason":"..."}, '
         '{"type":"road_closed","near":"500118001","radius_m":400,"label":"塌方"}, '
         '{"type":"late_parcels","manifest":"late.csv"}; @FILE reads one, a list, '
         'or {"events":[...]}.',
@@ -575,7 +625,9 @@ def replan(
     plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="The plan to change.")],
     manifests: Annotated[list[Path], typer.Argument(help="The plan's manifest files.")],
     event: EventOption,
-    out: Annotated[Path, typer.Option(help="Output folder for the new version.")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder for the new version.", callback=out_folder)
+    ],
     time_limit: Annotated[float, typer.Option(min=1.0, help="Seconds for the solver.")] = 30.0,
     fleet: Annotated[Path | None, typer.Option(help="Fleet TOML file the plan used.")] = None,
     network: Network = None,
@@ -594,17 +646,25 @@ def replan(
         raise InvalidInput(", ".join(f"{m}: file not found" for m in missing))
     base = _load_plan(plan_file)
     ws = _workspace(network, county)
+    _same_county(plan_file, base, ws)
     chosen = _fleet(ws, fleet)
     vehicles = frozenset(v.vehicle_id for v in chosen.vehicles)
     try:
         events = read_events(event, ws, base.date, vehicles)
     except EventInputError as exc:
         raise InvalidInput("--event: " + "\n".join(exc.problems)) from exc
-    names = {m.name for m in manifests}
+    names = {m.name: m for m in manifests}
     clash = [f for f in events.late_files if f.name in names]
-    if clash:
-        raise InvalidInput(f"{clash[0]}: a late batch must not also be one of the plan's manifests")
+    if clash:  # parcels name their file by its name alone
+        same = names[clash[0].name]
+        why = (
+            "is also one of the plan's manifests"
+            if same.resolve() == clash[0].resolve()
+            else f"has the same file name as the plan's manifest {same}: rename it"
+        )
+        raise InvalidInput(f"{clash[0]}: a late batch {why}")
     parcels = service.read_plan_manifests(ws, base, [*manifests, *events.late_files])
+    _same_day(plan_file, base, parcels, manifests, every=True)
     late = {f: [p.tracking_no for p in parcels if p.source == f.name] for f in events.late_files}
     try:
         with console.status("Re-planning..."):
@@ -637,7 +697,7 @@ def replan(
 
 @network_app.command("points")
 def network_points(
-    out: Annotated[Path, typer.Option(help="CSV file to write.")],
+    out: Annotated[Path, typer.Option(help="CSV file to write.", callback=out_file)],
     network: Annotated[Path | None, typer.Option(help=NETWORK_HELP)] = None,
     county: Annotated[Path | None, typer.Option(help=COUNTY_HELP)] = None,
 ) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.cli_outputs import out_file
 from api.cli_service import DB_HELP, _open_db
 from api.db import default_db_url
 
@@ -135,9 +136,11 @@ def import_(
 
 def carry_over(
     plan_id: Annotated[str, typer.Argument(help="a done plan's id (the day to hand on)")],
-    out: Annotated[Path, typer.Option(help="where to write the plan with its carry-over")],
+    out: Annotated[
+        Path, typer.Option(help="where to write the plan with its carry-over", callback=out_file)
+    ],
     returns: Annotated[
-        Path | None, typer.Option(help="where to write the return list (JSON)")
+        Path | None, typer.Option(help="where to write the return list (JSON)", callback=out_file)
     ] = None,
     db: str = typer.Option(None, help=DB_HELP),
     county: Annotated[

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_outputs import out_folder
 from dispatch.scenarios.model import ScenarioError
 from dispatch.scenarios.sweep import DETERMINISTIC_SOLUTIONS, Settings, report, run_sweep
 from dispatch.scenarios.task import PlanResult
@@ -35,7 +36,9 @@ def _bar(label: str) -> Progress:
 @scenarios_app.command("run")
 def run(
     files: Annotated[list[Path], typer.Argument(help="Scenario files (TOML).")],
-    out: Annotated[Path, typer.Option(help="Output folder (resumed when it exists).")],
+    out: Annotated[
+        Path, typer.Option(help="Output folder (resumed when it exists).", callback=out_folder)
+    ],
     replicas: Annotated[int, typer.Option(min=1, max=100, help="Demand seeds per scenario.")] = 3,
     time_limit: Annotated[
         float | None,
@@ -142,7 +145,10 @@ def report_cmd(
 
 def plan_region(
     region: Annotated[Path, typer.Argument(help="Region file (TOML) listing the counties.")],
-    out: Annotated[Path, typer.Option(help="Output folder: <county>/plan.json, summary.*")],
+    out: Annotated[
+        Path,
+        typer.Option(help="Output folder: <county>/plan.json, summary.*", callback=out_folder),
+    ],
     cluster: Annotated[
         str | None,
         typer.Option(help="Address of a running dask.distributed scheduler (tcp://host:8786)."),

@@ -39,7 +39,7 @@ def _open_db(url: str) -> Engine:
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="interface to listen on"),
-    port: int = typer.Option(8000, help="TCP port"),
+    port: int = typer.Option(8000, min=0, max=65535, help="TCP port"),
     db: str = typer.Option(None, help=DB_HELP),
     solvers: int = typer.Option(None, help="plan jobs solved at the same time (one process each)"),
     limit: list[str] = typer.Option(  # noqa: B008
@@ -79,9 +79,42 @@ def serve(
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
+    _check_listen(host, port)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     app = create_app(url, limits=limits, county=county)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Exit 2 with one line when `host:port` cannot be listened on (the port is in use, the
+    address is not this machine's), before the server starts."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _check_vehicle(engine: Engine, vehicle: str, county: Path | None) -> None:
+    """Exit 2 unless `vehicle` is in the fleet in force (the last one PUT, else the county's):
+    a mistyped id would make a key that reads no sheet."""
+    from api.fleet_store import current_fleet_toml
+    from dispatch.fleet import fleet_for_county, fleet_text_for_county
+    from dispatch.workspace import county_of
+
+    served = county_of(county)
+    text = current_fleet_toml(engine)
+    fleet = fleet_text_for_county(text, served) if text else fleet_for_county(served)
+    if vehicle not in {v.vehicle_id for v in fleet.vehicles}:
+        typer.echo(f"error: --vehicle {vehicle} is not a vehicle of the fleet in force", err=True)
+        raise typer.Exit(2)
 
 
 def _check_station(station: str, county: Path | None) -> None:
@@ -118,6 +151,8 @@ def create(
         _check_station(station, county)
     engine = _open_db(db or default_db_url())
     try:
+        if vehicle and role == "driver":
+            _check_vehicle(engine, vehicle, county)
         key = create_key(engine, role, vehicle, station)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

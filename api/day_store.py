@@ -164,6 +164,11 @@ class DayFactsCache:
                 actuals.apply(events, last)
             return use(actuals)
 
+    def catch_up(self, engine: Engine, ws: Workspace, plan_id: str) -> None:
+        """Fold the scans stored since the plan's day was last folded (an upload does it
+        after its commit, so the reads that follow find the day's sums current)."""
+        self.with_actuals(engine, ws, plan_id, None, lambda _: None)
+
 
 async def day_facts_of(request: Request) -> DayFactsCache:
     """The app's cache of plan facts."""

@@ -146,6 +146,11 @@ class PlanJob(Base):
     """
 
     __tablename__ = "plans"
+    #: Covers the look-up of a day's released plans (migration 0005): the rows hold the
+    #: plan JSON, which SQLite would otherwise read through to reach released_at.
+    __table_args__ = (
+        Index("ix_plans_released", "status", "date", "released_at", "created_at", "plan_id"),
+    )
 
     plan_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, index=True)

@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import insert as sa_insert
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -224,12 +223,12 @@ def _insert(
     for e in events:
         per_day[e.day].append(e)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = []
     for day in sorted(per_day):
         mine = per_day[day]
         upsert = (
-            insert(ScanDay)
+            dialect_insert(ScanDay)
             .values(day=day, seq=len(mine))
             .on_conflict_do_update(
                 index_elements=[ScanDay.day], set_={"seq": ScanDay.seq + len(mine)}
@@ -257,7 +256,7 @@ def _insert(
                     "received_at": now,
                 }
             )
-    session.execute(sa_insert(ScanRow), rows)
+    session.connection().execute(insert(ScanRow), rows)  # Core executemany: no ORM bookkeeping
 
 
 def events_of(engine: Engine, tracking_no: str) -> list[ScanRow]:

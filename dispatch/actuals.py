@@ -143,6 +143,8 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
 
 
 Key = tuple[str, ...]
+#: The report's sections of rows and the kind of key of each.
+_KINDS = {"routes": "route", "towns": "town", "carriers": "carrier"}
 #: (delivered, on time, collected, collected grams, failure reason, open) of one parcel.
 Contribution = tuple[int, int, int, int, str | None, int]
 
@@ -162,6 +164,7 @@ class DayActuals:
     _rows: dict[Key, dict[str, Any]] = field(default_factory=dict, repr=False)
     _failed: set[str] = field(default_factory=set, repr=False)
     _report: dict[str, Any] | None = field(default=None, repr=False)
+    _summaries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for f in self.facts.parcels.values():
@@ -239,6 +242,7 @@ class DayActuals:
                 else:
                     self._failed.discard(e.tracking_no)
             self._report = None
+            self._summaries.clear()
         if seq is not None:
             self.seq = max(self.seq, seq)
 
@@ -251,20 +255,33 @@ class DayActuals:
             self._report = self._compute()
         return self._report
 
+    def summary(self, section: str) -> dict[str, Any]:
+        """The report's date, plan, scans seq and tolerance with only its `towns` or its
+        `carriers` rows (what the assessment and the settlement add up over days): a few
+        dozen rows instead of every route and the return list. Kept until more events
+        arrive."""
+        if section not in self._summaries:
+            self._summaries[section] = {**self._head(), section: self._section(section)}
+        return self._summaries[section]
+
     def _row(self, key: Key) -> dict[str, Any]:
         row = dict(self._rows.get(key) or _blank())
         row["failed"] = Counter(row["failed"])
         return _finish(row)
 
-    def _compute(self) -> dict[str, Any]:
-        keys = sorted(self._rows)
+    def _head(self) -> dict[str, Any]:
         return {
             "date": self.facts.date.isoformat(),
             "plan_id": self.facts.plan_id,
             "scans_seq": self.seq,
             "on_time_tolerance_s": ON_TIME_TOLERANCE_S,
-            "total": self._row(("total",)),
-            "routes": [
+        }
+
+    def _section(self, section: str) -> list[dict[str, Any]]:
+        """The rows of "routes", "towns" or "carriers", by key."""
+        keys = sorted(k for k in self._rows if k[0] == _KINDS[section])
+        if section == "routes":
+            return [
                 {
                     "route_id": k[1],
                     "vehicle_id": self.facts.routes[k[1]].vehicle_id,
@@ -272,14 +289,16 @@ class DayActuals:
                     **self._row(k),
                 }
                 for k in keys
-                if k[0] == "route"
-            ],
-            "towns": [{"town_id": k[1], **self._row(k)} for k in keys if k[0] == "town"],
-            "carriers": [
-                {"carrier": k[1], "town_id": k[2], **self._row(k)}
-                for k in keys
-                if k[0] == "carrier"
-            ],
+            ]
+        if section == "towns":
+            return [{"town_id": k[1], **self._row(k)} for k in keys]
+        return [{"carrier": k[1], "town_id": k[2], **self._row(k)} for k in keys]
+
+    def _compute(self) -> dict[str, Any]:
+        return {
+            **self._head(),
+            "total": self._row(("total",)),
+            **{section: self._section(section) for section in _KINDS},
             "returns": self.returns(),
         }
 

@@ -38,14 +38,20 @@ def _check(first: dt.date, last: dt.date) -> None:
 
 
 def day_reports(
-    engine: Engine, ws: Workspace, book: DayFactsCache, first: dt.date, last: dt.date
+    engine: Engine,
+    ws: Workspace,
+    book: DayFactsCache,
+    first: dt.date,
+    last: dt.date,
+    section: str,
 ) -> list[dict[str, Any]]:
     """Plan against actual of each day in [first, last] with a released plan (the day's
-    latest), reading only the scans that arrived since each was last folded."""
+    latest) with only its `section` ("towns" or "carriers") of rows, reading only the scans
+    that arrived since each was last folded (an upload folds its own: usually none)."""
     released = day_store.released_per_day(engine, first, last)
     revisions = scan_store.day_revisions(engine, released)
     return [
-        book.with_actuals(engine, ws, ids[-1], revisions.get(day, 0), lambda a: a.report())
+        book.with_actuals(engine, ws, ids[-1], revisions.get(day, 0), lambda a: a.summary(section))
         for day, ids in sorted(released.items())
     ]
 
@@ -83,7 +89,7 @@ async def get_assessment(
     _check(date_from, date_to)
 
     def compute() -> dict[str, Any]:
-        reports = day_reports(engine, ws, book, date_from, date_to)
+        reports = day_reports(engine, ws, book, date_from, date_to, "towns")
         names = {p.point_id: p.name for p in ws.points}
         # the days before the last rarely change: their sums are kept by their scan counts
         key = tuple((r["plan_id"], r["scans_seq"]) for r in reports[:-1])
@@ -121,7 +127,7 @@ async def get_settlement(
     _check(date_from, date_to)
 
     def compute() -> dict[str, Any]:
-        reports = day_reports(engine, ws, book, date_from, date_to)
+        reports = day_reports(engine, ws, book, date_from, date_to, "carriers")
         return settle(reports, date_from.isoformat(), date_to.isoformat())
 
     body = await run_in_threadpool(compute)

@@ -41,13 +41,15 @@ def _trace(
     days = sorted(manifest_days | {r.day for r in rows})
     if not days:
         raise NotFound(f"no parcel {tracking_no}")
+    # one look-up for every day it may be on (fewer waits for the database and interpreter)
+    released = day_store.released_per_day(engine, days[0], days[-1] + dt.timedelta(days=CARRY_DAYS))
     facts_of: dict[dt.date, Any] = {}
     for day in days:
-        ids = day_store.released_plan_ids(engine, day)
+        ids = released.get(day)
         facts_of[day] = book.facts(engine, ws, ids[-1]) if ids else None
     day = days[-1] + dt.timedelta(days=1)
     for _ in range(CARRY_DAYS):  # carried over (held, deferred, failed) to a later day
-        ids = day_store.released_plan_ids(engine, day)
+        ids = released.get(day)
         facts = book.facts(engine, ws, ids[-1]) if ids else None
         if facts is None or tracking_no not in facts.parcels:
             break

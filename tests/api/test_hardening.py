@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+import socket
 import threading
 import time
 from pathlib import Path
@@ -304,6 +305,22 @@ def test_wrong_database_url_at_start_up_is_one_line() -> None:
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: cannot open the database"), lines
         assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_port_in_use_or_out_of_range_is_one_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'rd.sqlite3'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = cli("serve", "--db", db, "--port", port)
+    assert busy.returncode == 2, busy
+    assert busy.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    wrong = cli("serve", "--db", db, "--port", "99999")
+    assert wrong.returncode == 2, wrong
+    assert "65535" in wrong.stderr and "Traceback" not in wrong.stdout + wrong.stderr
 
 
 @pytest.mark.slow

@@ -181,3 +181,20 @@ def test_station_keys_need_a_station_of_the_county(tmp_path: Path) -> None:
     assert ok.output.strip().splitlines()[-1].startswith("rdk_")
     listed = runner.invoke(app, ["keys", "list", "--db", db])
     assert "500118001" in listed.output and "station" in listed.output
+
+
+def test_driver_keys_need_a_vehicle_of_the_fleet(tmp_path: Path) -> None:
+    from api.cli import app
+
+    db = f"sqlite:///{tmp_path / 'rd.sqlite3'}"
+    runner = CliRunner()
+    typo = runner.invoke(
+        app, ["keys", "create", "--role", "driver", "--vehicle", "HUB-R1", "--db", db]
+    )
+    assert typo.exit_code == 2
+    assert "--vehicle HUB-R1 is not a vehicle of the fleet in force" in typo.output
+    ok = runner.invoke(
+        app, ["keys", "create", "--role", "driver", "--vehicle", "HUB-R01", "--db", db]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "HUB-R1 " not in runner.invoke(app, ["keys", "list", "--db", db]).output

@@ -206,6 +206,12 @@ def test_simulated_day_matches_an_independent_count(db_url: str, county, day: Da
         assert bad.status_code == 422
     check_assessment(day, truth, town_of, assessment, xlsx.content)
     check_settlement(day, truth, settlement, settlement_xlsx.content)
+    # the assessment adds up the towns' rows alone; over one day they are the report's
+    by_town = {row["town_id"]: row for row in report["towns"]}
+    for town in assessment["towns"]:
+        row = by_town[town["town_id"]]
+        for k in ("delivered", "on_time", "collected", "open", "failed", "planned_deliveries"):
+            assert town[k] == row[k], (town["town_id"], k)
     want = expected(day, truth, town_of)
     got = {row["town_id"]: row for row in report["towns"]}
     assert set(got) == set(want)
