@@ -147,6 +147,17 @@ class Drivers:
             lunch_s=lunch,
         )
 
+    def retime_last(self, vehicle_id: str, times: TripTimes) -> None:
+        """The vehicle's last trip now ends at `times` (a job was inserted into it later)."""
+        day = self.days[vehicle_id]
+        self.days[vehicle_id] = replace(
+            day, arrived_s=times.arrive_s, unload_end_s=times.unload_end_s
+        )
+
+    def move_lunch(self, vehicle_id: str, start_s: int) -> None:
+        """The driver's lunch, taken at the depot between trips, now starts at `start_s`."""
+        self.days[vehicle_id] = replace(self.days[vehicle_id], lunch_s=start_s)
+
     def book_kept(self, routes: Iterable[Route], lunches: Mapping[str, int] | None = None) -> None:
         """Book routes of an earlier plan version that stay as they are (re-planning) and the
         lunches its drivers have already started (vehicle id -> start s)."""

@@ -8,6 +8,10 @@ The day is solved as a sequence of legs, each an optimizer problem solved in wav
    parcels are unloaded and sorted, deliver, and bring the villages' produce back;
 3. afternoon (echelon 1): the hub's vehicles fetch the produce waiting at stations and, with
    the time they have left, serve directly what the village runs could not take.
+4. late insertion: what is still due today goes on planned hub trips that have room for it
+   (see dispatch.late_insertion), e.g. produce onto a hub vehicle that calls at its station
+   after it is there anyway; a village's deliveries may still go through its station (a hub
+   call with room drops them, a station vehicle's next trip takes them on).
 Produce that reaches a station after the last hub vehicle that could carry it has called
 waits there (held) for the next day. Every vehicle works from its own base, and its driver's
 day (lunch, maximum shift, turnaround, recharge) is kept across all of its trips.
@@ -18,27 +22,35 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from dispatch.driver_day import Drivers
 from dispatch.eligibility import Eligibility
 from dispatch.fleet import Fleet, FleetVehicle
 from dispatch.jobs import Job, Role, make_jobs
-from dispatch.legs import IN_PROCESS, Engines, LegResult, Trip, serve_in_waves
+from dispatch.late_insertion import insert_late, insertions, place
+from dispatch.legs import IN_PROCESS, Engines, LegResult, Trip, serve_in_waves, solve_leg
 from dispatch.modes import route_parcels
 from dispatch.parcel import Parcel
 from dispatch.plan import Route, Unassigned
 from dispatch.reasons import explain, unassigned, why_unserved
-from dispatch.station_timing import feeder_ready, last_call, produce_back
+from dispatch.station_timing import feeder_ready, last_call, produce_back, stop_ends
 from dispatch.workspace import Workspace
 
 #: Legs of at most SMALL_LEG_JOBS jobs stop after SMALL_LEG_SOLUTIONS search solutions: a few
 #: hundred local-search steps settle a dozen stops long before any time limit.
 SMALL_LEG_JOBS = 15
 SMALL_LEG_SOLUTIONS = 400
-#: Share of the time limit for the morning runs, the village runs and the afternoon runs.
-SHARES = {"morning": 0.4, "village": 0.3, "afternoon": 0.2}
+#: Share of the time limit for the morning runs, the village runs, the afternoon runs and the
+#: late insertion (at most: it stops once nothing more fits).
+SHARES = {"morning": 0.4, "village": 0.3, "afternoon": 0.2, "late": 0.05}
+
+#: A village parcel left at the end goes through its station on one of the THROUGH_TRIES
+#: cheapest hub trips that can drop it there, if a station vehicle's next trip, solved within
+#: THROUGH_SOLVE_S (s), can take it on.
+THROUGH_TRIES = 3
+THROUGH_SOLVE_S = 0.2
 
 Progress = Callable[[float, int | None], None]
 
@@ -236,16 +248,32 @@ class _Day:
 
         # 3. Afternoon: fetch produce from stations, serve what is left directly.
         repair, big = self._jobs(back_home, Role.DIRECT, self.hub_vehicles)
-        left_out += self._no_vehicle(big)
+        # no hub vehicle can take these to their village; their station's still might (step 4)
+        through = [
+            p
+            for p in big
+            if p.kind == "delivery"
+            and p.due_date <= self.date
+            and self._station_options(p.point_id)
+        ]
+        left_out += self._no_vehicle([p for p in big if p not in through])
         afternoon = self._waves(collect + repair + retry, self.hub_vehicles, 1, "afternoon")
         trips += afternoon.trips
         not_collected = [j for j in afternoon.unserved if j.role is Role.COLLECT]
-        produce_held, stay = self._hold(not_collected, trips)
-        held += produce_held
-        if stay:
-            trips = _without(trips, {p.tracking_no for p in stay})
-            left_out += unassigned(self.rules, stay, "capacity_full")
-        for job in afternoon.unserved:
+        produce_held, stay_jobs = self._hold(not_collected, trips)
+        held += [
+            Held(p, j.point_id, self.arrived[p.tracking_no])
+            for j in produce_held
+            for p in j.pickups
+        ]
+
+        # 4. Late insertion: what is still due today, on the planned trips that have room.
+        due = [j for j in afternoon.unserved if j.role is not Role.COLLECT and not j.deferrable]
+        due += [Job(p.point_id, Role.DIRECT, deliveries=(p,), cold=p.cold) for p in through]
+        trips, late = self._late(trips, stay_jobs + due, produce_held)
+        stay = [p for j in late if j.role is Role.COLLECT for p in j.pickups]
+        left_out += unassigned(self.rules, stay, "capacity_full")
+        for job in [*late, *(j for j in afternoon.unserved if j.deferrable)]:
             if job.role is not Role.COLLECT:
                 left_out += explain(
                     self.rules,
@@ -263,6 +291,85 @@ class _Day:
             why_direct=routing.why_direct,
             engines=dict(sorted(self.wins.items())),
         )
+
+    def _late(
+        self, trips: list[Trip], jobs: Sequence[Job], held: Sequence[Job]
+    ) -> tuple[list[Trip], list[Job]]:
+        """The trips with `jobs` inserted where they fit (dispatch.late_insertion), and the jobs
+        left. Produce a village run brought to a station that no hub vehicle takes from there
+        stays in its village instead, where a hub trip with room may fetch it; a village's
+        deliveries may still go through its station. `held`: the produce held at stations,
+        whose calls may not move past its ready time."""
+        held_ready: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+        for j in held:
+            held_ready[j.point_id].append((j.ready_s, j.cold))
+        deadline = time.monotonic() + self.budget.of("late")
+        trips, left = insert_late(self.rules, self.drivers, trips, jobs, held_ready, deadline)
+        produce = [
+            p
+            for j in left
+            if j.role is Role.COLLECT
+            for p in j.pickups
+            if p.tracking_no not in self.resume.at_station
+        ]
+        if produce:
+            trips = _without(trips, {p.tracking_no for p in produce})
+            fetch, _ = self._jobs(produce, Role.DIRECT, self.hub_vehicles)
+            trips, unfetched = insert_late(
+                self.rules, self.drivers, trips, fetch, held_ready, deadline
+            )
+            gone = {p.tracking_no for p in produce}
+            left = [j for j in left if not gone & {p.tracking_no for p in j.parcels}] + unfetched
+        out: list[Job] = []
+        for job in left:
+            placed = None
+            if time.monotonic() < deadline:
+                placed = self._through_station(trips, job, held_ready)
+            if placed is None:
+                out.append(job)
+            else:
+                trips = placed
+        return trips, out
+
+    def _through_station(
+        self, trips: list[Trip], job: Job, held_ready: Mapping[str, Sequence[tuple[int, bool]]]
+    ) -> list[Trip] | None:
+        """The trips with a village's deliveries, which no hub trip has room to take there,
+        dropped at its town's station by a hub trip with room (cheapest of the first few) and
+        taken on by a station vehicle's next trip once sorted; None when that does not work."""
+        s = self.fleet.settings
+        station = self.ws.point(job.point_id).town_id
+        vehicles = self._station_options(job.point_id)
+        if (
+            job.role is not Role.DIRECT
+            or job.pickups
+            or not vehicles
+            or (job.cold and not self.ws.point(station).cold_storage)
+            or any(p.tracking_no in self.resume.at_station for p in job.parcels)
+        ):
+            return None
+        feed = Job(station, Role.FEED, deliveries=job.deliveries, cold=job.cold)
+        for t, fed in insertions(self.rules, self.drivers, trips, feed, held_ready)[:THROUGH_TRIES]:
+            drop = next(
+                leaves
+                for _, leaves, members in stop_ends(fed)
+                if any(fed.visits[k].job is feed for k in members)
+            )
+            slots = self.drivers.slots(vehicles, drop + s.sort_time_s - s.load_s)
+            run = solve_leg(
+                self.ws,
+                self.rules,
+                [replace(job, role=Role.VILLAGE)],
+                slots,
+                echelon=2,
+                time_limit_s=THROUGH_SOLVE_S,
+                solution_limit=SMALL_LEG_SOLUTIONS,
+                engines=self.engines,
+            )
+            if run.trips and not run.unserved:
+                self.drivers.record(run.trips[0].slot, run.trips[0].times)
+                return [*place(self.drivers, trips, t, fed), *run.trips]
+        return None
 
     def _station_options(self, point_id: str) -> list[FleetVehicle]:
         """Station vehicles that could serve a point: its town station's, for a village, unless
@@ -361,17 +468,14 @@ class _Day:
         )
         return jobs
 
-    def _hold(self, jobs: Sequence[Job], trips: Sequence[Trip]) -> tuple[list[Held], list[Parcel]]:
+    def _hold(self, jobs: Sequence[Job], trips: Sequence[Trip]) -> tuple[list[Job], list[Job]]:
         """Produce left at stations: held when it arrived after the last hub vehicle that could
-        carry it called; otherwise it stays in its village (returned second)."""
-        held: list[Held] = []
-        stay: list[Parcel] = []
+        carry it called (returned first); otherwise it stays in its village (second)."""
+        held: list[Job] = []
+        stay: list[Job] = []
         for job in jobs:
             last = last_call(trips, job.point_id, job.cold)
-            if last is None or last < job.ready_s:
-                held += [Held(p, job.point_id, self.arrived[p.tracking_no]) for p in job.pickups]
-            else:
-                stay += job.pickups
+            (held if last is None or last < job.ready_s else stay).append(job)
         return held, stay
 
 

@@ -290,3 +290,65 @@ def test_parcels_at_a_station_whose_vehicles_broke_down_wait_there(tiny: Workspa
         t for r in tomorrow["routes"] if r["echelon"] == 2 for s in r["stops"] for t in s["drop"]
     }
     assert delivered == {"T0001", "T0002"}
+
+
+def test_produce_left_at_a_station_rides_a_hub_trip_that_calls_there_anyway(
+    tiny: Workspace,
+) -> None:
+    """The afternoon has no refrigerated trip left for chilled produce waiting at S1, but the
+    reefer van's one trip calls at S1 after the produce is there: the late insertion puts it
+    on that call instead of leaving it behind."""
+    early = [
+        dataclasses.replace(v, shift_end_s=8 * HOUR + 2700) if v.depot == H else v
+        for v in tiny.fleet.vehicles
+    ]
+    chilled = {"cold": True, "weight_g": 10_000, "volume_ml": 20_000}
+    yesterday = plan_tiny(
+        tiny, [parcel(1, V11, "pickup", **chilled)], dataclasses.replace(tiny.fleet, vehicles=early)
+    )
+    assert [h["parcel_id"] for h in yesterday["held"]] == ["T0001"]
+
+    one_trip = dataclasses.replace(
+        tiny.fleet,
+        vehicles=[
+            dataclasses.replace(v, max_trips=1) if v.depot == H else v for v in tiny.fleet.vehicles
+        ],
+    )
+    today_parcels = [parcel(2, S1, cold=True)]  # only the reefer van may take it, in the morning
+    today = plan_json(
+        tiny,
+        today_parcels,
+        date=DAY + dt.timedelta(days=1),
+        fleet=one_trip,
+        time_limit_s=2.0,
+        mode="via_station",
+        carry_over=yesterday,
+    )
+    assert today["unassigned"] == [] and today["held"] == []
+    (reefer,) = [r for r in today["routes"] if r["vehicle_id"] == "HUB-R01"]
+    at_s1 = next(s for s in reefer["stops"] if s["point_id"] == S1)
+    assert "T0001" in at_s1["load"] and "T0002" in at_s1["drop"]
+    assert "T0001" in reefer["stops"][-1]["drop"]
+    previous = read_plan(copy.deepcopy(yesterday))
+    assert service.check_plan_file(tiny, today, today_parcels, one_trip, previous) == []
+
+
+def test_a_village_parcel_left_at_the_end_goes_through_its_station_after_all(
+    tiny: Workspace,
+) -> None:
+    """The hub's vehicles start after the station deadline, so no morning run feeds S2 and
+    none of them may enter V22 (a tricycle lane): the late insertion drops the parcel at S2 on
+    the hub trip that calls there anyway, and S2's tricycle takes it on once it is sorted."""
+    late = [
+        dataclasses.replace(v, shift_start_s=11 * HOUR) if v.depot == H else v
+        for v in tiny.fleet.vehicles
+    ]
+    f = dataclasses.replace(tiny.fleet, vehicles=late)
+    plan = plan_tiny(tiny, [parcel(1, S2), parcel(2, V22)], f)
+    assert plan["unassigned"] == []
+    hub_stop = next(
+        s for r in plan["routes"] if r["echelon"] == 1 for s in r["stops"] if "T0002" in s["drop"]
+    )
+    assert hub_stop["point_id"] == S2 and "T0001" in hub_stop["drop"]
+    (run,) = [r for r in plan["routes"] if r["echelon"] == 2]
+    assert run["vehicle_id"] == f"{S2}-E1" and "T0002" in run["stops"][0]["load"]
