@@ -14,6 +14,7 @@ import typer
 from api.cli_outputs import out_file
 from api.cli_service import DB_HELP, _open_db
 from api.db import default_db_url
+from dispatch.encodings import ACCEPTED, decode_text
 
 #: Columns of a scan CSV; the first four are required. `vehicle_id` (a driver's scan) or
 #: `station_id` (a station crew's) say who scanned; neither: the hub.
@@ -37,13 +38,13 @@ IMPORT_BATCH = 500
 def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(row number, non-empty fields) of a scan CSV; exit 2 naming file and field."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = decode_text(path.read_bytes())
     except OSError as exc:
         typer.echo(f"error: {path}: cannot read: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
-    except UnicodeDecodeError:
-        typer.echo(f"error: {path}: not UTF-8 text", err=True)
-        raise typer.Exit(2) from None
+    if text is None:
+        typer.echo(f"error: {path}: not {ACCEPTED}", err=True)
+        raise typer.Exit(2)
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in _REQUIRED if c not in header]
@@ -59,7 +60,9 @@ def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="scan events CSV (UTF-8), columns as the API's")],
+    file: Annotated[
+        Path, typer.Argument(help="scan events CSV (UTF-8 or GBK), columns as the API's")
+    ],
     db: str = typer.Option(None, help=DB_HELP),
     county: Annotated[
         Path | None, typer.Option(help="county folder the database serves (default: Yongchuan)")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psutil
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from dispatch.fleet import fleet_for_county, load_fleet
@@ -196,6 +197,15 @@ def _ok(met: bool) -> str:
     return "met" if met else "MISSED"
 
 
+def _console(tables: list[Table]) -> Console:
+    """The terminal's console, or when piped (`| tee`) one as wide as the widest table
+    (characters), where rich would squash the columns into 80."""
+    if sys.stdout.isatty():
+        return Console()
+    wide = Console(width=1000)
+    return Console(width=max(Measurement.get(wide, wide.options, t).maximum for t in tables))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the demo for each (parcels, seed, mode) and print the results and targets."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -217,8 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         table.add_column(col, justify="right")
     for r in runs:
         table.add_row(*(str(v) for v in asdict(r).values()))
-    console = Console()
-    console.print(table)
+    tables = [table]
     checks = targets(runs)
     if checks:
         t = Table(title="targets")
@@ -226,6 +235,9 @@ def main(argv: list[str] | None = None) -> None:
             t.add_column(col)
         for row in checks:
             t.add_row(*row)
+        tables.append(t)
+    console = _console(tables)
+    for t in tables:
         console.print(t)
     if args.csv:
         with args.csv.open("w", newline="", encoding="utf-8") as fh:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dispatch.atomic import write_atomic
+from dispatch.encodings import ACCEPTED, decode_text
 from dispatch.parcel import InputError, Kind, ManifestError, Parcel
 from geodata.areas import ServiceAreas
 from geodata.county import County
@@ -169,9 +170,9 @@ def parse_manifest(
     Never raises for bad content: every problem is an InputError naming file, row and field.
     """
     errors: list[InputError] = []
-    text = _decode(data)
+    text = decode_text(data)
     if text is None:
-        return [], [InputError(filename, 0, "file", "not UTF-8 or GB18030/GBK text")]
+        return [], [InputError(filename, 0, "file", f"not {ACCEPTED}")]
     if not text.strip():
         return [], [InputError(filename, 0, "file", "file is empty")]
     if filename.lower().endswith(".json") or text.lstrip().startswith(("[", "{")):
@@ -257,16 +258,6 @@ def _milli(value: int) -> str:
     """Integer thousandths as an exact decimal string: 1500 -> "1.5", 2000 -> "2"."""
     whole, frac = divmod(value, 1000)
     return f"{whole}.{frac:03d}".rstrip("0").rstrip(".")
-
-
-def _decode(data: bytes) -> str | None:
-    """UTF-8 (BOM stripped) if it decodes, else GB18030 (a superset of GBK), else None."""
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return None
 
 
 def _csv_records(

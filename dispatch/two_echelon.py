@@ -37,11 +37,8 @@ from dispatch.plan import Route, Unassigned
 from dispatch.reasons import explain, unassigned, why_unserved
 from dispatch.station_timing import feeder_ready, last_call, produce_back, stop_ends
 from dispatch.workspace import Workspace
+from optimizer.stopping import SMALL_SOLUTIONS, small_problem_limit
 
-#: Legs of at most SMALL_LEG_JOBS jobs stop after SMALL_LEG_SOLUTIONS search solutions: a few
-#: hundred local-search steps settle a dozen stops long before any time limit.
-SMALL_LEG_JOBS = 15
-SMALL_LEG_SOLUTIONS = 400
 #: Share of the time limit for the morning runs, the village runs, the afternoon runs and the
 #: late insertion (at most: it stops once nothing more fits).
 SHARES = {"morning": 0.4, "village": 0.3, "afternoon": 0.2, "late": 0.05}
@@ -120,9 +117,9 @@ class _Budget:
 
 
 def _leg_limit(jobs: int, limit: int | None) -> int | None:
-    """Solutions a leg of `jobs` jobs may search: the smaller of the small-leg cap and `limit`
-    (None: no cap)."""
-    caps = [c for c in (SMALL_LEG_SOLUTIONS if jobs <= SMALL_LEG_JOBS else None, limit) if c]
+    """Solutions a leg of `jobs` jobs may search: the smaller of the small-problem cap
+    (`optimizer.stopping`) and `limit` (None: no cap)."""
+    caps = [c for c in (small_problem_limit(jobs), limit) if c]
     return min(caps) if caps else None
 
 
@@ -363,7 +360,7 @@ class _Day:
                 slots,
                 echelon=2,
                 time_limit_s=THROUGH_SOLVE_S,
-                solution_limit=SMALL_LEG_SOLUTIONS,
+                solution_limit=SMALL_SOLUTIONS,
                 engines=self.engines,
             )
             if run.trips and not run.unserved:

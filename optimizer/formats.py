@@ -33,6 +33,7 @@ from optimizer import portfolio
 from optimizer.portfolio import EnginePool
 from optimizer.problem import Problem, Solution, Vehicle
 from optimizer.solver import SolveParams
+from optimizer.stopping import small_problem_limit
 from optimizer.validate import validate
 
 Format = Literal["vrplib", "solomon"]
@@ -263,11 +264,13 @@ def solve_instance(
 
     A result that drops a customer is no answer to the textbook problem (the caller checks
     `unserved`); see `optimizer.portfolio` for how each engine treats mandatory customers.
+    Small instances stop once their search settles (`optimizer.stopping`).
     """
     started = time.monotonic()
+    limit = small_problem_limit(len(inst.problem.customers()))
     solution = portfolio.solve(
         inst.problem,
-        SolveParams(time_limit_s=time_limit_s),
+        SolveParams(time_limit_s=time_limit_s, solution_limit=limit),
         engine=engine,
         pool=pool,
         workers=workers,

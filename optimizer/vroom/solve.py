@@ -7,6 +7,7 @@ from typing import Any
 
 from optimizer.problem import Solution
 from optimizer.solver import SolveParams, solve
+from optimizer.stopping import small_problem_limit
 from optimizer.validate import check_problem, validate
 from optimizer.vroom.model import build_model
 from optimizer.vroom.reader import VroomInputError, VroomRoutingError
@@ -15,6 +16,9 @@ from optimizer.vroom.writer import solution_json
 
 def solve_vroom(problem_json: dict[str, Any], time_limit_s: float = 5.0) -> dict[str, Any]:
     """Solve a VROOM problem and answer in VROOM's solution format; never raises on input.
+
+    The search runs for `time_limit_s` seconds, small problems only until they settle
+    (`optimizer.stopping`).
 
     Returns {"code": 2, "error": ...} for invalid or unsupported input, 3 when travel times
     cannot be had, 1 for an internal failure (including a solution failing validation).
@@ -34,7 +38,10 @@ def solve_vroom(problem_json: dict[str, Any], time_limit_s: float = 5.0) -> dict
     loaded = time.monotonic()
     try:
         if model.node_task:
-            solution = solve(model.problem, SolveParams(time_limit_s=time_limit_s))
+            limit = small_problem_limit(len(model.problem.customers()))
+            solution = solve(
+                model.problem, SolveParams(time_limit_s=time_limit_s, solution_limit=limit)
+            )
             errors = validate(model.problem, solution)
             if errors:
                 return {"code": 1, "error": f"Internal error: invalid solution: {errors[:3]}"}

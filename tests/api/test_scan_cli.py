@@ -36,12 +36,37 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def write_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    columns = ["event_id", "tracking_no", "event", "time", "reason", "vehicle_id"]
-    with path.open("w", newline="", encoding="utf-8") as f:
+def write_csv(
+    path: Path, rows: list[dict[str, str]], encoding: str = "utf-8", extra: tuple[str, ...] = ()
+) -> None:
+    columns = ["event_id", "tracking_no", "event", "time", "reason", "vehicle_id", *extra]
+    with path.open("w", newline="", encoding=encoding) as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def test_gbk_csv_is_read_as_manifests_are(sqlite_url: str, tmp_path: Path) -> None:
+    """A scan CSV saved by Excel in China (GBK) imports as the UTF-8 one would."""
+    row = {
+        "event_id": "scan-1",
+        "tracking_no": "永川-甲-0001",
+        "event": "delivered",
+        "time": "2026-03-12T10:00:00+08:00",
+    }
+    noted = tmp_path / "noted.csv"
+    write_csv(noted, [{**row, "备注": "放门卫"}], encoding="gbk", extra=("备注",))
+    with pytest.raises(UnicodeDecodeError):
+        noted.read_bytes().decode("utf-8")
+    done = run("scans", "import", str(noted), "--db", sqlite_url)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{noted}: row 0: header: unknown 备注" in done.stdout + done.stderr
+    scans = tmp_path / "scans.csv"
+    write_csv(scans, [row], encoding="gbk")
+    done = run("scans", "import", str(scans), "--db", sqlite_url)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"{scans}: row 1: no released plan for 2026-03-12" in done.stdout
+    assert "0 stored, 0 already stored, 1 refused" in done.stdout
 
 
 @pytest.mark.slow

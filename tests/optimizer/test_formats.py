@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
 
 from optimizer.formats import SOLOMON_SCALE, read_problem, solution_json, solve_file
 from optimizer.solver import SolveParams, solve
+from optimizer.stopping import SMALL_JOBS, SMALL_SOLUTIONS, small_problem_limit
 from optimizer.validate import validate
+from tests.optimizer.brute_force import optimum
 
 VRPLIB = """NAME : tiny-n6
 COMMENT : hand made
@@ -137,6 +140,25 @@ def test_solve_file_writes_valid_vrplib_solution(tmp_path: Path) -> None:
     assert payload["cost"] == round(inst.cost(payload["routes"]))
     for route in payload["routes"]:  # capacity 10
         assert sum(int(inst.problem.delivery[n, 0]) for n in route) <= 10
+
+
+def test_small_instance_returns_long_before_its_time_limit_at_the_optimum(
+    tmp_path: Path,
+) -> None:
+    """Five customers settle in a few hundred search steps: no waiting out 20 s."""
+    path = _write(tmp_path, "tiny.vrp", VRPLIB)
+    started = time.monotonic()
+    payload = solve_file(path, "vrplib", 20.0)
+    assert time.monotonic() - started < 5.0
+    inst = read_problem(path, "vrplib")
+    _, best = optimum(inst.problem)
+    assert payload["cost"] == round(inst.cost([r.nodes for r in best.routes]))
+
+
+def test_only_small_problems_stop_before_their_time_limit() -> None:
+    assert small_problem_limit(SMALL_JOBS) == SMALL_SOLUTIONS
+    assert small_problem_limit(SMALL_JOBS + 1) is None
+    assert small_problem_limit(100) is None  # the benchmark instances keep their time limit
 
 
 @pytest.mark.parametrize(

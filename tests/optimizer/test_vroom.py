@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
+import math
+import time
 from typing import Any
 
 import pytest
@@ -248,3 +251,21 @@ def test_costs_within_bounds_whose_products_overflow_are_input_errors() -> None:
     slow["vehicles"][0]["speed_factor"] = 1e-300
     answer = solve_vroom(slow, time_limit_s=0.1)
     assert answer["code"] == 2 and "speed_factor" in answer["error"]
+
+
+def test_small_problem_returns_long_before_its_time_limit_at_the_optimum() -> None:
+    """Four jobs settle in a few hundred search steps: the answer does not wait out 20 s."""
+    points = [(0, 0), (7, 1), (2, 6), (8, 7), (-3, 4)]  # 0 is the depot
+    durations = [[round(100 * math.dist(p, q)) for q in points] for p in points]
+    problem = {
+        "vehicles": [{"id": 1, "start_index": 0, "end_index": 0}],
+        "jobs": [{"id": k, "location_index": k} for k in range(1, len(points))],
+        "matrices": {"car": {"durations": durations}},
+    }
+    started = time.monotonic()
+    answer = solve_vroom(problem, time_limit_s=20.0)
+    assert time.monotonic() - started < 5.0
+    assert answer["code"] == 0, answer.get("error")
+    loops = ([0, *order, 0] for order in itertools.permutations(range(1, len(points))))
+    best = min(sum(durations[a][b] for a, b in itertools.pairwise(loop)) for loop in loops)
+    assert answer["summary"]["cost"] == best  # cost = duration at the default 3600 per hour
