@@ -40,6 +40,8 @@ from geodata.county import load_county
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 3, 5)
+#: Seconds schemathesis waits for one answer (a plan request may solve a day first).
+REQUEST_TIMEOUT_S = 60
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance,response_headers_conformance"
@@ -156,7 +158,7 @@ def run_schemathesis(
         "--workers",
         "1",
         "--request-timeout",
-        "60",
+        str(REQUEST_TIMEOUT_S),
         "--header",
         f"Authorization: Bearer {key}",
         "--report",
@@ -175,8 +177,11 @@ def run_schemathesis(
         "SCHEMATHESIS_HOOKS": "benchmarks.fuzz_hooks",
         "RD_FUZZ_FIXTURES": str(fixtures),
     }
+    # schemathesis stops starting cases at max_time_s, then lets the running ones finish
+    # (a plan request may take its full --request-timeout): never cut it off before that.
+    timeout_s = max_time_s + 2 * REQUEST_TIMEOUT_S + 60
     done = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=3600
+        args, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=timeout_s
     )
     result = FuzzResult(done.returncode, done.stdout + done.stderr)
     if cassette.exists():
