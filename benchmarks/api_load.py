@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -170,8 +171,11 @@ async def _readers(
     return latencies, inside
 
 
-def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s: float) -> None:
-    """Run the benchmark and print its numbers."""
+def run(
+    clients: int, requests: int, time_limit_s: float, parcels: int, think_s: float, jobs: int = 1
+) -> None:
+    """Run the benchmark and print its numbers; `jobs` plan jobs of the big day are started
+    before the readers (the server solves them as its `solvers` limit allows)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db_url = f"sqlite:///{folder / 'bench.sqlite3'}"
@@ -209,10 +213,18 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s:
             done = _wait(c, small_plan, ("done",), 120)
             route_id = done["plan"]["routes"][0]["route_id"]
 
-            plan_id = c.post(
-                "/v1/plans",
-                json={"date": str(DAY), "manifest_ids": [big_id], "time_limit_s": time_limit_s},
-            ).json()["plan_id"]
+            plan_ids = [
+                c.post(
+                    "/v1/plans",
+                    json={
+                        "date": str(DAY),
+                        "manifest_ids": [big_id],
+                        "time_limit_s": time_limit_s,
+                    },
+                ).json()["plan_id"]
+                for _ in range(jobs)
+            ]
+            plan_id = plan_ids[0]
             _wait(c, plan_id, ("running",), 60)
             paths = [
                 ("GET /v1/plans/{id} (running)", f"/v1/plans/{plan_id}"),
@@ -229,13 +241,16 @@ def run(clients: int, requests: int, time_limit_s: float, parcels: int, think_s:
             )
             elapsed = time.monotonic() - started
             still = c.get(f"/v1/plans/{plan_id}").json()
-            c.delete(f"/v1/plans/{plan_id}")
+            states = [c.get(f"/v1/plans/{p}").json()["status"] for p in plan_ids]
+            for p in plan_ids:
+                c.delete(f"/v1/plans/{p}")
         total = sum(len(v) for v in latencies.values())
         print(
             f"{clients} readers (mean think {think_s * 1000:.0f} ms), {total} requests in "
             f"{elapsed:.1f} s while the "
             f"{parcels}-parcel solve ran (status at the end: {still['status']}, "
-            f"progress {still['progress']:.2f})"
+            f"progress {still['progress']:.2f}); {jobs} plan job(s) started, at the end: "
+            + ", ".join(f"{n} {state}" for state, n in sorted(Counter(states).items()))
         )
         print(f"{'':36} {'':>5} {'client-observed (ms)':>26}   {'in the server (ms)':>17}")
         print(f"{'endpoint':36} {'n':>5} {'p50':>8} {'p95':>8} {'max':>8}   {'p50':>8} {'p95':>8}")
@@ -267,8 +282,9 @@ def main() -> None:
     parser.add_argument(
         "--think-ms", type=float, default=250.0, help="mean pause between a reader's GETs"
     )
+    parser.add_argument("--jobs", type=int, default=1, help="plan jobs started before reading")
     args = parser.parse_args()
-    run(args.clients, args.requests, args.time_limit, args.parcels, args.think_ms / 1000)
+    run(args.clients, args.requests, args.time_limit, args.parcels, args.think_ms / 1000, args.jobs)
 
 
 if __name__ == "__main__":
