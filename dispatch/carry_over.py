@@ -33,21 +33,7 @@ def with_failures(previous: Mapping[str, Any], actuals: DayActuals) -> dict[str,
 
 def carried_records(entries: Iterable[Mapping[str, Any]], source: str) -> list[Parcel]:
     """The parcel records of carry-over entries (plan contract `carry_over`)."""
-    out = []
-    for row, entry in enumerate(entries, 1):
-        c = CarryOver.model_validate(entry, strict=False)
-        out.append(
-            Parcel(
-                tracking_no=c.tracking_no,
-                carrier=c.carrier,
-                kind=c.kind,
-                point_id=c.point_id,
-                weight_g=c.weight_g,
-                volume_ml=c.volume_ml,
-                cold=c.cold,
-                due_date=c.due_date,
-                source=source,
-                row=row,
-            )
-        )
-    return out
+    return [
+        CarryOver.model_validate(entry, strict=False).parcel(source, row)
+        for row, entry in enumerate(entries, 1)
+    ]

@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from dispatch.parcel import Parcel
+
 PLAN_VERSION: Literal["2.0"] = "2.0"
 
 #: The mode a plan follows: through the town stations, or every village from the hub.
@@ -172,6 +174,21 @@ class CarryOver(_Part):
     )
     reason: str | None = _optional("failed: the failure reason of its last attempt")
     attempts: int | None = _optional("failed: the failed attempts so far, this one included")
+
+    def parcel(self, source: str, row: int) -> Parcel:
+        """The parcel record this entry hands on, named as entry `row` of `source`."""
+        return Parcel(
+            tracking_no=self.tracking_no,
+            carrier=self.carrier,
+            kind=self.kind,
+            point_id=self.point_id,
+            weight_g=self.weight_g,
+            volume_ml=self.volume_ml,
+            cold=self.cold,
+            due_date=self.due_date,
+            source=source,
+            row=row,
+        )
 
 
 class CarriedIn(_Part):

@@ -232,20 +232,7 @@ def carried_parcels(ws: Workspace, previous: Plan) -> tuple[list[Parcel], dict[s
         if not ws.has(entry.point_id) or not ws.has(entry.at):
             errors.append(InputError(source, row, "carry_over", "unknown point"))
             continue
-        parcels.append(
-            Parcel(
-                tracking_no=entry.tracking_no,
-                carrier=entry.carrier,
-                kind=entry.kind,
-                point_id=entry.point_id,
-                weight_g=entry.weight_g,
-                volume_ml=entry.volume_ml,
-                cold=entry.cold,
-                due_date=entry.due_date,
-                source=source,
-                row=row,
-            )
-        )
+        parcels.append(entry.parcel(source, row))
         if ws.point(entry.at).kind == "station":
             at_station[entry.tracking_no] = entry.at
     if errors:
